@@ -1,0 +1,1 @@
+"""Reports: plots, number formatting, Jinja templates to HTML, WeasyPrint to PDF."""

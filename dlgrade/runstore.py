@@ -1,0 +1,175 @@
+"""The run store: runs a task, records provenance, and serves unchanged runs from cache.
+
+Each run lives in ``OUT/runs/<profile>/<task>/`` with its ``results.json`` and
+artifacts. A run is reused when its *fingerprint* is unchanged: the task's source
+code (and the shared task helpers), its config, the profile, the seed, the data
+checksums and the library versions.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import json
+import platform
+import subprocess
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from importlib import metadata
+from pathlib import Path
+from typing import Callable
+
+from dlgrade import __version__
+from dlgrade import results as results_mod
+from dlgrade.data import DataResolver
+from dlgrade.errors import ResultsError
+from dlgrade.profiles import check_profile, config_for
+from dlgrade.progress import Progress
+from dlgrade.results import TaskResult
+from dlgrade.tasks.base import Context, Task
+
+LIBRARIES = ("numpy", "tensorflow", "keras", "keras-tuner", "scikit-learn", "gensim", "matplotlib", "jinja2", "weasyprint")
+TASKS_DIR = Path(__file__).parent / "tasks"
+
+
+def library_versions() -> dict[str, str]:
+    versions = {"python": platform.python_version(), "dlgrade": __version__}
+    for lib in LIBRARIES:
+        try:
+            versions[lib] = metadata.version(lib)
+        except metadata.PackageNotFoundError:
+            versions[lib] = "not installed"
+    return versions
+
+
+def git_commit() -> str | None:
+    """HEAD of the dlgrade checkout (with ``-dirty`` when there are local changes), if any."""
+    root = Path(__file__).resolve().parent.parent
+    try:
+        head = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5)
+        if head.returncode != 0:
+            return None
+        dirty = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "--", "dlgrade"],
+                               capture_output=True, text=True, timeout=5).stdout.strip()
+        return head.stdout.strip() + ("-dirty" if dirty else "")
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+def code_digest(task: Task) -> str:
+    """sha256 of the task's module source and of the shared task helpers (``tasks/_*.py``, ``tasks/base.py``)."""
+    module = importlib.import_module(task.module)
+    files = [Path(module.__file__)] + sorted(TASKS_DIR.glob("_*.py")) + [TASKS_DIR / "base.py"]
+    h = hashlib.sha256()
+    for f in files:
+        h.update(f.name.encode() + b"\0" + f.read_bytes() + b"\0")
+    return h.hexdigest()
+
+
+def fingerprint(task: Task, profile: str, seed: int, config: dict, data: DataResolver,
+                overrides_digest: str = "") -> tuple[str, dict]:
+    """The cache key of a run and the pieces it was made from."""
+    parts = {
+        "task": task.id,
+        "code": code_digest(task),
+        "config": config,
+        "profile": profile,
+        "seed": seed,
+        "data": {name: data.fingerprint(name) for name in task.datasets},
+        "versions": {k: v for k, v in library_versions().items()},
+        "overrides": overrides_digest,
+    }
+    blob = json.dumps(parts, sort_keys=True, default=str).encode()
+    return hashlib.sha256(blob).hexdigest(), parts
+
+
+@dataclass
+class RunOutcome:
+    result: TaskResult
+    run_dir: Path
+    cached: bool
+
+
+def run_dir_for(out: Path, profile: str, task_id: str) -> Path:
+    return Path(out) / "runs" / profile / task_id
+
+
+def run_task(task: Task, profile: str = "quick", seed: int = 0, out: Path = Path("out"), force: bool = False,
+             data: DataResolver | None = None, progress: Progress | None = None,
+             overrides: dict[str, Callable] | None = None, overrides_digest: str = "",
+             run_dir: Path | None = None) -> RunOutcome:
+    """Run ``task`` (or reuse its cached run) and write ``results.json``.
+
+    Args:
+        task: the task to run.
+        profile: ``smoke``, ``quick`` or ``full``.
+        seed: seed for every random choice of the run.
+        out: output root; the run goes to ``out/runs/<profile>/<task>``.
+        force: re-run even when a cached run matches.
+        data: dataset resolver (a default one when omitted).
+        progress: progress reporter (a default one when omitted).
+        overrides: student functions to swap in (grading).
+        overrides_digest: what identifies the overrides in the cache key.
+        run_dir: explicit run folder (grading runs).
+    """
+    check_profile(profile)
+    progress = progress or Progress(task.id)
+    data = data or DataResolver(progress=progress.child("data"))
+    config = config_for(task.configs, profile, task.id)
+    run_dir = Path(run_dir) if run_dir else run_dir_for(out, profile, task.id)
+    key, parts = fingerprint(task, profile, seed, config, data, overrides_digest)
+
+    if not force and (run_dir / results_mod.RESULTS_FILE).is_file():
+        try:
+            cached = results_mod.load(run_dir)
+            figures_ok = all((run_dir / f).is_file() for f in cached.figures.values())
+            if cached.provenance.get("fingerprint") == key and figures_ok:
+                progress.log(f"unchanged since {cached.provenance.get('started_at', '?')}: using cached results (--force re-runs)")
+                return RunOutcome(cached, run_dir, True)
+        except ResultsError as e:
+            progress.log(f"cached results unusable, re-running: {e}")
+
+    run_dir.mkdir(parents=True, exist_ok=True)
+    ctx = Context(task_id=task.id, profile=profile, seed=seed, config=config, run_dir=run_dir,
+                  data=data, progress=progress, overrides=dict(overrides or {}), fingerprint=key)
+    _seed_everything(seed)
+    started = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    t0 = time.perf_counter()
+    progress.log(f"running (profile {profile}, seed {seed})")
+    result = task.run(ctx)
+    duration = time.perf_counter() - t0
+    result.task = task.id
+    result.provenance.update({
+        "profile": profile,
+        "seed": seed,
+        "fingerprint": key,
+        "started_at": started,
+        "duration_s": round(duration, 3),
+        "durations_s": ctx.durations,
+        "versions": parts["versions"],
+        "data": {name: data.loaded[name].provenance for name in task.datasets if name in data.loaded},
+        "git_commit": git_commit(),
+        "config": config,
+    })
+    missing = [f for f in result.figures.values() if not (run_dir / f).is_file()]
+    if missing:
+        raise ResultsError(f"task {task.id} listed figures it did not write: {missing}")
+    results_mod.save(result, run_dir)
+    progress.log(f"done in {duration:.1f} s -> {run_dir / results_mod.RESULTS_FILE}")
+    return RunOutcome(result, run_dir, False)
+
+
+def _seed_everything(seed: int) -> None:
+    import random
+
+    import numpy as np
+
+    random.seed(seed)
+    np.random.seed(seed % (2**32))
+    try:
+        import keras
+
+        keras.utils.set_random_seed(seed)
+    except ImportError:
+        pass
