@@ -71,7 +71,7 @@ def run(ctx: Context) -> TaskResult:
             directory=str(ctx.run_dir / "tuner"), project_name=ctx.fingerprint[:16] or "search", overwrite=False)
         tuner.search(x_train, y_train, epochs=cfg["epochs_trial"], verbose=0,
                      callbacks=[ctx.progress.keras_callback("search", cfg["epochs_trial"])], **fit_args)
-    trials = sorted(tuner.oracle.trials.values(), key=lambda t: t.trial_id)
+    trials = sorted(tuner.oracle.trials.values(), key=lambda t: int(t.trial_id))
     if not any(t.score is not None for t in trials):
         raise RuntimeError(f"keras-tuner finished {len(trials)} trial(s) and none produced a score; "
                            f"see the trial logs in {ctx.run_dir / 'tuner'}")

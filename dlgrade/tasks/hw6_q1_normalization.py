@@ -43,7 +43,7 @@ def keras_norms(x: np.ndarray, epsilon: float = EPSILON) -> tuple[np.ndarray, np
     return (np.asarray(bn(x32, training=True), dtype=np.float64), np.asarray(ln(x32), dtype=np.float64))
 
 
-def _matrix_rows(m: np.ndarray, digits: int = 4) -> list[list[float]]:
+def _matrix_rows(m: np.ndarray, digits: int = 12) -> list[list[float]]:
     return [[round(float(v), digits) for v in row] for row in m]
 
 

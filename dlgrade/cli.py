@@ -1,0 +1,164 @@
+"""Command line: ``dlgrade list|run|grade|report|data``."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from dlgrade.errors import DlgradeError
+from dlgrade.profiles import DEFAULT_PROFILE, PROFILES
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--profile", choices=PROFILES, default=DEFAULT_PROFILE, help="run size (default: %(default)s)")
+    p.add_argument("--seed", type=int, default=0, help="seed for every random choice (default: %(default)s)")
+    p.add_argument("--out", type=Path, default=Path("out"), help="output folder (default: %(default)s)")
+    p.add_argument("--force", action="store_true", help="re-run even when cached results match")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="dlgrade", description="Re-run, grade and report the deep-learning homework questions.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    sub.add_parser("list", help="list the questions (tasks)")
+
+    p = sub.add_parser("run", help="run tasks and grade them")
+    p.add_argument("tasks", nargs="*", metavar="TASK", help="task ids, e.g. hw14.q4")
+    p.add_argument("--all", action="store_true", help="run every task")
+    _common(p)
+
+    p = sub.add_parser("grade", help="grade a run folder (or results.json); exit 1 when a check fails")
+    p.add_argument("run_dir", type=Path, metavar="RUN_DIR")
+    p.add_argument("--rubric", type=Path, help="rubric YAML to use instead of the task's own")
+
+    p = sub.add_parser("report", help="run every task (cached when unchanged) and write the Persian and English PDFs")
+    p.add_argument("--lang", choices=("fa", "en", "both"), default="both")
+    p.add_argument("--html", action="store_true", help="also keep the HTML next to each PDF")
+    p.add_argument("--tasks", nargs="*", metavar="TASK", help="only these tasks")
+    _common(p)
+
+    p = sub.add_parser("data", help="datasets: list, verify, fetch, import")
+    dsub = p.add_subparsers(dest="data_command", required=True)
+    dsub.add_parser("list", help="where each dataset is found")
+    v = dsub.add_parser("verify", help="check the checksums of the datasets found")
+    v.add_argument("names", nargs="*")
+    f = dsub.add_parser("fetch", help="download datasets into the cache")
+    f.add_argument("names", nargs="+")
+    i = dsub.add_parser("import", help="check a downloaded file and copy it into the cache")
+    i.add_argument("name")
+    i.add_argument("file", type=Path)
+    return parser
+
+
+def cmd_list(args) -> int:
+    from dlgrade.tasks import all_tasks
+
+    for t in all_tasks():
+        print(f"{t.id:8s} {t.title['en']}  [data: {', '.join(t.datasets) or '-'}]")
+    return 0
+
+
+def _selected_tasks(ids: list[str] | None, all_flag: bool = True):
+    from dlgrade.tasks import all_tasks, get_task
+
+    if ids:
+        return [get_task(t) for t in ids]
+    if all_flag:
+        return all_tasks()
+    from dlgrade.errors import UsageError
+
+    raise UsageError("name at least one task (see `dlgrade list`) or pass --all")
+
+
+def run_and_grade(tasks, args) -> list:
+    """Run each task (cache permitting), write grade.json, print the verdicts; return the outcomes."""
+    from dlgrade.grader import format_table, grade_run_dir
+    from dlgrade.runstore import run_task
+
+    outcomes = []
+    for task in tasks:
+        outcome = run_task(task, args.profile, args.seed, args.out, args.force)
+        grade = grade_run_dir(outcome.run_dir)
+        print(format_table(grade))
+        outcomes.append((outcome, grade))
+    return outcomes
+
+
+def cmd_run(args) -> int:
+    outcomes = run_and_grade(_selected_tasks(args.tasks, args.all), args)
+    return 0 if all(g.passed for _, g in outcomes) else 1
+
+
+def cmd_grade(args) -> int:
+    from dlgrade.grader import format_table, grade_run_dir
+
+    grade = grade_run_dir(args.run_dir, args.rubric)
+    print(format_table(grade))
+    return 0 if grade.passed else 1
+
+
+def cmd_report(args) -> int:
+    from dlgrade.reports.render import write_reports
+
+    outcomes = run_and_grade(_selected_tasks(args.tasks), args)
+    langs = ("fa", "en") if args.lang == "both" else (args.lang,)
+    for path in write_reports(outcomes, args.out, args.profile, langs, keep_html=args.html):
+        print(f"wrote {path}")
+    return 0
+
+
+def cmd_data(args) -> int:
+    from dlgrade.data import DATASETS, DataResolver, search_dirs
+    from dlgrade.errors import DatasetError
+
+    resolver = DataResolver(allow_download=args.data_command == "fetch")
+    if args.data_command == "list":
+        print("search path: " + ", ".join(f"{d} [{label}]" for d, label in search_dirs()))
+        for name, ds in DATASETS.items():
+            found, looked = resolver.search(name)
+            where = f"{found.form.name} in {found.where}" if found else "NOT FOUND (" + (looked[-1] if looked else "") + ")"
+            print(f"{name:14s} {where}")
+        return 0
+    if args.data_command == "verify":
+        bad = 0
+        for name in args.names or list(DATASETS):
+            found, looked = resolver.search(name)
+            if found:
+                checks = ", ".join(f"{Path(f).name}: {info.get('verified', 'no known checksum')}" for f, info in found.digests.items())
+                print(f"{name:14s} OK  {checks}")
+            else:
+                corrupt = [line for line in looked if "mismatch" in line]
+                bad += bool(corrupt)
+                print(f"{name:14s} {'CORRUPT ' + corrupt[0] if corrupt else 'not found'}")
+        return 1 if bad else 0
+    if args.data_command == "fetch":
+        for name in args.names:
+            print(f"{name}: downloaded into {resolver.fetch(name)}")
+        return 0
+    if args.data_command == "import":
+        dest = resolver.import_file(args.name, args.file)
+        print(f"{args.name}: checksum OK, copied to {dest}")
+        return 0
+    raise DatasetError(f"unknown data command {args.data_command}")
+
+
+COMMANDS = {"list": cmd_list, "run": cmd_run, "grade": cmd_grade, "report": cmd_report, "data": cmd_data}
+
+
+def main(argv: list[str] | None = None) -> int:
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    args = build_parser().parse_args(argv)
+    try:
+        return COMMANDS[args.command](args)
+    except DlgradeError as e:
+        print(f"dlgrade: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("dlgrade: interrupted; finished runs are kept, tuner state resumes on the next run", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
