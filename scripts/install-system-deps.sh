@@ -2,7 +2,7 @@
 # Installs the Debian packages dlgrade needs when they are missing and we are root:
 # fonts for the Persian report, Fashion-MNIST, the Pango libraries WeasyPrint uses, and pdftoppm.
 set -euo pipefail
-packages=(fonts-noto-core dataset-fashion-mnist libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz0b poppler-utils)
+packages=(fonts-noto-core dataset-fashion-mnist libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz0b libharfbuzz-subset0 poppler-utils)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -1,0 +1,89 @@
+"""The PDFs: text extracted in both languages, every section present, pages rendered to PNG."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import unicodedata
+
+import pytest
+
+from dlgrade.grader import grade_result
+from dlgrade.reports.numbers import fmt_number, to_fa_digits
+from dlgrade.reports.render import write_reports
+from dlgrade.tasks import all_tasks
+
+PERSIAN_DIGITS = set("۰۱۲۳۴۵۶۷۸۹")
+
+
+@pytest.fixture(scope="module")
+def pdfs(smoke_run, tmp_path_factory):
+    outcomes = [(o, grade_result(o.result)) for o in (smoke_run(t.id) for t in all_tasks())]
+    out = tmp_path_factory.mktemp("report")
+    paths = write_reports(outcomes, out, "smoke", keep_html=True)
+    return {p.stem.split("-")[1]: p for p in paths}
+
+
+def pdf_text(path) -> str:
+    import pdfplumber
+
+    with pdfplumber.open(path) as pdf:
+        return "\n".join(page.extract_text() or "" for page in pdf.pages)
+
+
+def squash(text: str) -> str:
+    """Persian text extracted from a PDF comes in presentation forms; normalise and drop spaces."""
+    text = unicodedata.normalize("NFKC", text)
+    return "".join(ch for ch in text if not ch.isspace() and unicodedata.category(ch) not in ("Mn", "Cf"))
+
+
+def test_english_pdf_has_every_section(pdfs):
+    text = pdf_text(pdfs["en"])
+    for needle in ("Contents", "Grade summary", "Appendix: provenance", "Grader verdicts", "Discussion"):
+        assert needle in text, needle
+    for task in all_tasks():
+        assert task.id in text and task.title["en"].split()[0] in text
+
+
+def test_persian_pdf_has_every_section_in_persian_with_persian_digits(pdfs):
+    html = (pdfs["fa"].parent / "report-fa.html").read_text(encoding="utf-8")
+    assert 'dir="rtl"' in html
+    text = pdf_text(pdfs["fa"])
+    flat = squash(text)
+    flat = flat.replace("\u200c", "")
+    for needle in ("فهرست مطالب", "خلاصهٔ نمره‌ها", "پیوست", "داوری نمره‌دهنده", "بحث"):
+        word = squash(needle).replace("\u200c", "")
+        # pdfplumber returns right-to-left lines in visual (reversed) order
+        assert word in flat or word[::-1] in flat, needle
+    for task in all_tasks():
+        assert task.id in text
+    assert len(PERSIAN_DIGITS & set(text)) >= 5, "tables and text should use Persian digits"
+
+
+def test_pdfs_have_the_same_structure(pdfs):
+    import pdfplumber
+
+    with pdfplumber.open(pdfs["fa"]) as fa, pdfplumber.open(pdfs["en"]) as en:
+        assert abs(len(fa.pages) - len(en.pages)) <= max(2, len(en.pages) // 4)
+
+
+@pytest.mark.skipif(shutil.which("pdftoppm") is None, reason="poppler-utils not installed")
+def test_pages_render_to_non_blank_png(pdfs, tmp_path):
+    from PIL import Image, ImageStat
+
+    for lang, path in pdfs.items():
+        subprocess.run(["pdftoppm", "-png", "-r", "40", "-f", "1", "-l", "4", str(path), str(tmp_path / lang)], check=True)
+        pages = sorted(tmp_path.glob(f"{lang}-*.png"))
+        assert len(pages) == 4
+        for page in pages:
+            stat = ImageStat.Stat(Image.open(page).convert("L"))
+            assert stat.stddev[0] > 5, f"{page.name} looks blank"
+
+
+def test_number_formatting():
+    assert fmt_number(0.84751, 3) == "0.848"
+    assert fmt_number(0.84751, 3, "fa") == "۰٫۸۴۸"
+    assert fmt_number(12345, lang="fa") == "۱۲٬۳۴۵"
+    assert fmt_number(None) == "—"
+    assert fmt_number(1.2e-7, 3) == "1.20e-07"
+    assert to_fa_digits("-3.5%") == "−۳٫۵٪"
