@@ -12,6 +12,7 @@ import hashlib
 import importlib
 import json
 import platform
+import shutil
 import subprocess
 import time
 from dataclasses import dataclass
@@ -106,7 +107,8 @@ def run_task(task: Task, profile: str = "quick", seed: int = 0, out: Path = Path
         profile: ``smoke``, ``quick`` or ``full``.
         seed: seed for every random choice of the run.
         out: output root; the run goes to ``out/runs/<profile>/<task>``.
-        force: re-run even when a cached run matches.
+        force: re-run from scratch even when a cached run matches (the run folder is emptied first;
+            without it, an interrupted run's resumable state, e.g. a tuner's trials, is reused).
         data: dataset resolver (a default one when omitted).
         progress: progress reporter (a default one when omitted).
         overrides: student functions to swap in (grading).
@@ -130,6 +132,8 @@ def run_task(task: Task, profile: str = "quick", seed: int = 0, out: Path = Path
         except ResultsError as e:
             progress.log(f"cached results unusable, re-running: {e}")
 
+    if force and run_dir.exists():
+        shutil.rmtree(run_dir)  # a forced run starts clean: no resumed tuner state, no stale figures
     run_dir.mkdir(parents=True, exist_ok=True)
     ctx = Context(task_id=task.id, profile=profile, seed=seed, config=config, run_dir=run_dir,
                   data=data, progress=progress, overrides=dict(overrides or {}), fingerprint=key)

@@ -79,3 +79,14 @@ def test_real_task_cache_hit_does_not_retrain(tmp_path):
     stamp = (first.run_dir / "results.json").stat().st_mtime_ns
     second = run_task(task, "smoke", 0, tmp_path, progress=Progress("t", quiet=True))
     assert second.cached and (first.run_dir / "results.json").stat().st_mtime_ns == stamp
+
+
+def test_force_starts_from_an_empty_run_folder(tmp_path):
+    out = run(tmp_path)
+    leftover = out.run_dir / "tuner" / "trial.json"
+    leftover.parent.mkdir()
+    leftover.write_text("{}")
+    run(tmp_path)
+    assert leftover.exists(), "a cached run keeps resumable state"
+    run(tmp_path, force=True)
+    assert not leftover.exists(), "--force must not resume old state"
