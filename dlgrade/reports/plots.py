@@ -28,11 +28,13 @@ def learning_curves(histories: Mapping[str, Mapping[str, Sequence[float]]], path
     for ax, metric in zip(axes[0], metrics):
         for i, (label, hist) in enumerate(histories.items()):
             c = colours[i % len(colours)]
+            style = {"color": c, "marker": "o" if len(hist.get(metric, [])) <= 15 else None, "markersize": 3}
             if metric in hist:
-                ax.plot(np.arange(1, len(hist[metric]) + 1), hist[metric], color=c, label=f"{label} train")
+                ax.plot(np.arange(1, len(hist[metric]) + 1), hist[metric], label=f"{label} train", **style)
             if f"val_{metric}" in hist:
-                ax.plot(np.arange(1, len(hist[f"val_{metric}"]) + 1), hist[f"val_{metric}"], color=c, ls="--", label=f"{label} val")
+                ax.plot(np.arange(1, len(hist[f"val_{metric}"]) + 1), hist[f"val_{metric}"], ls="--", label=f"{label} val", **style)
         ax.set_xlabel("epoch")
+        ax.xaxis.get_major_locator().set_params(integer=True)
         ax.set_ylabel(metric)
         ax.grid(alpha=0.3)
         ax.legend(fontsize=7)

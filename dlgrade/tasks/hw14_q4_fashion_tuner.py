@@ -76,7 +76,7 @@ def run(ctx: Context) -> TaskResult:
         raise RuntimeError(f"keras-tuner finished {len(trials)} trial(s) and none produced a score; "
                            f"see the trial logs in {ctx.run_dir / 'tuner'}")
     best_hp = tuner.get_best_hyperparameters(1)[0]
-    trial_rows = [[t.trial_id, t.hyperparameters.get("units"), t.hyperparameters.get("learning_rate"),
+    trial_rows = [[int(t.trial_id) + 1, t.hyperparameters.get("units"), t.hyperparameters.get("learning_rate"),
                    None if t.score is None else round(float(t.score), 4), str(t.status)] for t in trials]
     result.add_table("trials", ["trial", "units", "learning rate", "best val accuracy", "status"], trial_rows)
 
