@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 from dlgrade.errors import DlgradeError
@@ -72,22 +73,50 @@ def _selected_tasks(ids: list[str] | None, all_flag: bool = True):
     raise UsageError("name at least one task (see `dlgrade list`) or pass --all")
 
 
-def run_and_grade(tasks, args) -> list:
-    """Run each task (cache permitting), write grade.json, print the verdicts; return the outcomes."""
-    from dlgrade.grader import format_table, grade_run_dir
-    from dlgrade.runstore import run_task
+@dataclass
+class TaskFailure:
+    """A task that could not run; the report shows it instead of stopping."""
 
-    outcomes = []
+    task_id: str
+    error: str
+
+
+def run_and_grade(tasks, args) -> tuple[list, list[TaskFailure]]:
+    """Run each task (cache permitting), write grade.json and print the verdicts.
+
+    A task that fails (missing data, a crash) is reported and the others still run.
+    Returns the ``(outcome, grade)`` pairs and the failures.
+    """
+    import traceback
+
+    from dlgrade.grader import format_table, grade_run_dir
+    from dlgrade.runstore import run_dir_for, run_task
+
+    outcomes, failures = [], []
     for task in tasks:
-        outcome = run_task(task, args.profile, args.seed, args.out, args.force)
+        try:
+            outcome = run_task(task, args.profile, args.seed, args.out, args.force)
+        except DlgradeError as e:
+            failures.append(TaskFailure(task.id, str(e)))
+            print(f"dlgrade: {task.id} could not run: {e}", file=sys.stderr)
+            continue
+        except Exception as e:  # a crash in one task must not lose the others' results
+            log = run_dir_for(args.out, args.profile, task.id) / "error.log"
+            log.parent.mkdir(parents=True, exist_ok=True)
+            log.write_text(traceback.format_exc(), encoding="utf-8")
+            failures.append(TaskFailure(task.id, f"{type(e).__name__}: {e} (traceback in {log})"))
+            print(f"dlgrade: {task.id} crashed: {type(e).__name__}: {e}; traceback in {log}", file=sys.stderr)
+            continue
         grade = grade_run_dir(outcome.run_dir)
         print(format_table(grade))
         outcomes.append((outcome, grade))
-    return outcomes
+    return outcomes, failures
 
 
 def cmd_run(args) -> int:
-    outcomes = run_and_grade(_selected_tasks(args.tasks, args.all), args)
+    outcomes, failures = run_and_grade(_selected_tasks(args.tasks, args.all), args)
+    if failures:
+        return 2
     return 0 if all(g.passed for _, g in outcomes) else 1
 
 
@@ -102,10 +131,14 @@ def cmd_grade(args) -> int:
 def cmd_report(args) -> int:
     from dlgrade.reports.render import write_reports
 
-    outcomes = run_and_grade(_selected_tasks(args.tasks), args)
+    outcomes, failures = run_and_grade(_selected_tasks(args.tasks), args)
     langs = ("fa", "en") if args.lang == "both" else (args.lang,)
-    for path in write_reports(outcomes, args.out, args.profile, langs, keep_html=args.html):
+    for path in write_reports(outcomes, args.out, args.profile, langs, keep_html=args.html, failures=failures):
         print(f"wrote {path}")
+    if failures:
+        print(f"dlgrade: {len(failures)} task(s) could not run: {', '.join(f.task_id for f in failures)}; "
+              "their sections in the report say why", file=sys.stderr)
+        return 2
     return 0
 
 

@@ -87,3 +87,17 @@ def test_number_formatting():
     assert fmt_number(None) == "—"
     assert fmt_number(1.2e-7, 3) == "1.20e-07"
     assert to_fa_digits("-3.5%") == "−۳٫۵٪"
+
+
+def test_a_task_that_cannot_run_gets_a_section_and_the_rest_is_reported(tmp_path, monkeypatch, capsys):
+    from dlgrade import cli
+
+    monkeypatch.setenv("DLGRADE_DATA", str(tmp_path / "empty"))
+    monkeypatch.setenv("DLGRADE_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setattr("dlgrade.data.resolve.SYSTEM_DIR", tmp_path / "system")
+    code = cli.main(["report", "--profile", "smoke", "--out", str(tmp_path / "out"), "--lang", "en",
+                     "--tasks", "hw6.q1", "hw14.q4"])
+    assert code == 2
+    assert "hw14.q4 could not run" in capsys.readouterr().err
+    text = pdf_text(tmp_path / "out" / "report-en.pdf")
+    assert "could not run" in text and "fashion-mnist" in text and "Batch normalization" in text

@@ -14,6 +14,8 @@ WORDS = {
         "sha256": "sha256", "verified": "Checksum", "setup": "Setup", "results": "Results", "discussion": "Discussion",
         "asked": "What was asked", "figure": "Figure", "table": "Table", "reference": "reference",
         "profile_note": "Profile {profile}: {desc}",
+        "not_run": "could not run",
+        "not_run_banner": "This question could not be run, so it has no results and earns no points. The error below says why and what to do.",
     },
     "fa": {
         "title": "تمرین‌های یادگیری عمیق: اجرای دوباره و نمره‌دهی",
@@ -28,6 +30,8 @@ WORDS = {
         "sha256": "sha256", "verified": "چک‌سام", "setup": "پیکربندی", "results": "نتایج", "discussion": "بحث",
         "asked": "صورت پرسش", "figure": "شکل", "table": "جدول", "reference": "مرجع",
         "profile_note": "پروفایل {profile}: {desc}",
+        "not_run": "اجرا نشد",
+        "not_run_banner": "این پرسش اجرا نشد، پس نتیجه‌ای ندارد و امتیازی نمی‌گیرد. پیام خطای زیر علت و راه‌حل را می‌گوید.",
     },
 }
 

@@ -11,6 +11,7 @@ from typing import Any, Sequence
 import jinja2
 
 from dlgrade import __version__
+from dlgrade.grader.rubric import load_rubric
 from dlgrade.reports.i18n import PROFILE_DESC, WORDS
 from dlgrade.reports.numbers import fmt_cell, fmt_number, to_fa_digits
 
@@ -44,19 +45,35 @@ def section_context(outcome, grade, lang: str) -> dict[str, Any]:
     }
 
 
-def render_html(outcomes: Sequence, profile: str, lang: str) -> str:
+def failure_context(failure, lang: str) -> dict[str, Any]:
+    from dlgrade.tasks import get_task
+
+    task = get_task(failure.task_id)
+    return {"task": task, "title": task.title[lang], "anchor": task.slug, "error": failure.error}
+
+
+def render_html(outcomes: Sequence, profile: str, lang: str, failures: Sequence = ()) -> str:
+    from dlgrade.tasks import all_tasks
+
     env = environment(lang)
-    sections = [section_context(o, g, lang) for o, g in outcomes]
+    order = {t.id: i for i, t in enumerate(all_tasks())}
+    sections = [section_context(o, g, lang) for o, g in outcomes] + [failure_context(f, lang) for f in failures]
+    sections.sort(key=lambda s: order.get(s["task"].id, len(order)))
     return env.get_template("report.html.j2").render(
         sections=sections, profile=profile, profile_desc=PROFILE_DESC[lang][profile], version=__version__,
         generated=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-        earned=sum(g.earned for _, g in outcomes), total=sum(g.total for _, g in outcomes),
+        earned=sum(g.earned for _, g in outcomes),
+        total=sum(g.total for _, g in outcomes) + sum(load_rubric(f.task_id).total_points(profile) for f in failures),
         css=(TEMPLATES / "report.css").as_uri(),
     )
 
 
-def write_reports(outcomes: Sequence, out: Path, profile: str, langs: Sequence[str] = LANGS, keep_html: bool = False) -> list[Path]:
-    """Write ``out/report-<lang>.pdf`` for each language; returns the paths."""
+def write_reports(outcomes: Sequence, out: Path, profile: str, langs: Sequence[str] = LANGS, keep_html: bool = False,
+                  failures: Sequence = ()) -> list[Path]:
+    """Write ``out/report-<lang>.pdf`` for each language; returns the paths.
+
+    ``failures`` (tasks that could not run) get a section saying why instead of results.
+    """
     from weasyprint import HTML
 
     logging.getLogger("weasyprint").setLevel(logging.ERROR)
@@ -65,7 +82,7 @@ def write_reports(outcomes: Sequence, out: Path, profile: str, langs: Sequence[s
     out.mkdir(parents=True, exist_ok=True)
     written = []
     for lang in langs:
-        html = render_html(outcomes, profile, lang)
+        html = render_html(outcomes, profile, lang, failures)
         if keep_html:
             (out / f"report-{lang}.html").write_text(html, encoding="utf-8")
         pdf = out / f"report-{lang}.pdf"
