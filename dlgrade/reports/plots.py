@@ -14,6 +14,14 @@ import numpy as np  # noqa: E402
 DPI = 150
 
 
+def save(fig, path: Path) -> Path:
+    """Lay out, write as PNG and close ``fig``."""
+    fig.tight_layout()
+    fig.savefig(path, dpi=DPI)
+    plt.close(fig)
+    return Path(path)
+
+
 def learning_curves(histories: Mapping[str, Mapping[str, Sequence[float]]], path: Path,
                     metrics: Sequence[str] = ("accuracy", "loss"), title: str = "") -> Path:
     """One panel per metric; a solid line for training and a dashed one for validation per history.
@@ -40,10 +48,7 @@ def learning_curves(histories: Mapping[str, Mapping[str, Sequence[float]]], path
         ax.legend(fontsize=7)
     if title:
         fig.suptitle(title)
-    fig.tight_layout()
-    fig.savefig(path, dpi=DPI)
-    plt.close(fig)
-    return Path(path)
+    return save(fig, path)
 
 
 def confusion_matrix(matrix: np.ndarray, labels: Sequence[str], path: Path, normalise: bool = True, title: str = "") -> Path:
@@ -64,10 +69,7 @@ def confusion_matrix(matrix: np.ndarray, labels: Sequence[str], path: Path, norm
     fig.colorbar(im, ax=ax, fraction=0.046)
     if title:
         ax.set_title(title)
-    fig.tight_layout()
-    fig.savefig(path, dpi=DPI)
-    plt.close(fig)
-    return Path(path)
+    return save(fig, path)
 
 
 def bars(values: Mapping[str, float], path: Path, ylabel: str, title: str = "", reference: float | None = None) -> Path:
@@ -83,7 +85,4 @@ def bars(values: Mapping[str, float], path: Path, ylabel: str, title: str = "", 
     ax.tick_params(axis="x", rotation=20)
     if title:
         ax.set_title(title)
-    fig.tight_layout()
-    fig.savefig(path, dpi=DPI)
-    plt.close(fig)
-    return Path(path)
+    return save(fig, path)
