@@ -1,9 +1,10 @@
-"""Command line: ``dlgrade list|run|grade|report|data``."""
+"""Command line: ``dlgrade list|run|grade|report|data|handout|calibrate``."""
 
 from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,9 +31,37 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--all", action="store_true", help="run every task")
     _common(p)
 
-    p = sub.add_parser("grade", help="grade a run folder (or results.json); exit 1 when a check fails")
-    p.add_argument("run_dir", type=Path, metavar="RUN_DIR")
-    p.add_argument("--rubric", type=Path, help="rubric YAML to use instead of the task's own")
+    p = sub.add_parser("grade", help="grade a run folder (or results.json), a student's submission, or a folder of them")
+    p.add_argument("run_dir", type=Path, metavar="RUN_DIR", nargs="?", help="run folder or results.json to grade")
+    p.add_argument("--rubric", type=Path, help="rubric YAML to use instead of the task's own (RUN_DIR only)")
+    g = p.add_mutually_exclusive_group()
+    g.add_argument("--submission", type=Path, metavar="DIR", help="grade one student's folder (code and/or results) in the sandbox")
+    g.add_argument("--batch", type=Path, metavar="SUBMISSIONS_DIR", help="grade every student folder under SUBMISSIONS_DIR")
+    p.add_argument("--tasks", nargs="*", metavar="TASK", help="questions to grade (default: those handed in)")
+    p.add_argument("--profile", choices=PROFILES, default="smoke", help="profile of the task runs and ranges (default: %(default)s)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the task runs (default: %(default)s)")
+    p.add_argument("--out", type=Path, help="where grades, gradebook and feedback go (default: out/grading)")
+    p.add_argument("--jobs", "-j", type=int, help="students graded in parallel (default: the core count)")
+    p.add_argument("--timeout", type=float, default=20.0, help="seconds per hidden check (default: %(default)s)")
+    p.add_argument("--run-timeout", type=float, help="seconds for a task run (default: 300 smoke, 3600 quick, 21600 full)")
+    p.add_argument("--memory-mb", type=int, default=3072, help="memory limit per sandboxed process (default: %(default)s)")
+    p.add_argument("--no-run", action="store_true", help="hidden unit checks only; skip running the task with the student's code")
+    p.add_argument("--no-pdf", action="store_true", help="skip the feedback PDFs")
+    p.add_argument("--lang", choices=("fa", "en", "both"), default="both", help="feedback PDF language(s)")
+
+    p = sub.add_parser("handout", help="write the students' starter kit: modules to implement and public tests")
+    p.add_argument("out_dir", type=Path, metavar="OUT_DIR")
+    p.add_argument("--tasks", nargs="*", metavar="TASK", help="only these questions")
+
+    p = sub.add_parser("calibrate", help="run the reference over several seeds and propose rubric ranges")
+    p.add_argument("task", metavar="TASK")
+    p.add_argument("--seeds", type=int, default=3, help="number of seeds, 0..N-1 (default: %(default)s)")
+    p.add_argument("--profile", choices=PROFILES, default=DEFAULT_PROFILE)
+    p.add_argument("-k", type=float, default=3.0, help="half-width in standard deviations (default: %(default)s)")
+    p.add_argument("--min-halfwidth", type=float, default=0.0, help="smallest half-width of a proposed range")
+    p.add_argument("--all-metrics", action="store_true", help="propose ranges for every numeric metric, not only the rubric's")
+    p.add_argument("--out", type=Path, default=Path("out/calibrate"), help="run folder root (default: %(default)s)")
+    p.add_argument("--force", action="store_true", help="re-run even when cached results match")
 
     p = sub.add_parser("report", help="run every task (cached when unchanged) and write the Persian and English PDFs")
     p.add_argument("--lang", choices=("fa", "en", "both"), default="both")
@@ -120,12 +149,77 @@ def cmd_run(args) -> int:
     return 0 if all(g.passed for _, g in outcomes) else 1
 
 
+def _grading_limits(args):
+    from dlgrade.grader.sandbox import Limits
+
+    return Limits(wall_s=args.timeout, memory_mb=args.memory_mb, run_wall_s=args.run_timeout)
+
+
 def cmd_grade(args) -> int:
+    from dlgrade.errors import UsageError
     from dlgrade.grader import format_table, grade_run_dir
 
+    if args.submission or args.batch:
+        return cmd_grade_students(args)
+    if args.run_dir is None:
+        raise UsageError("give RUN_DIR, --submission DIR or --batch SUBMISSIONS_DIR")
     grade = grade_run_dir(args.run_dir, args.rubric)
     print(format_table(grade))
     return 0 if grade.passed else 1
+
+
+def cmd_grade_students(args) -> int:
+    from dlgrade.grader import sandbox
+    from dlgrade.grader.batch import grade_batch
+    from dlgrade.grader.submission import STAGES
+
+    tasks = _selected_tasks(args.tasks, all_flag=False) if args.tasks else None
+    stages = ("unit",) if args.no_run else STAGES
+    langs = () if args.no_pdf else (("fa", "en") if args.lang == "both" else (args.lang,))
+    out = args.out or Path("out/grading")
+
+    def stop(signum, frame):  # leave no sandboxed child behind
+        sandbox.kill_all()
+        raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGTERM, stop)
+    print("sandbox: " + "; ".join(sandbox.describe().splitlines()))
+    if args.batch:
+        outcome = grade_batch(args.batch, out, tasks, args.profile, args.seed, args.jobs, _grading_limits(args), stages, langs)
+        print(f"gradebook: {outcome.gradebook}  ({len(outcome.grades)} students, {outcome.elapsed_s:.1f} s)")
+        return 0
+    from dlgrade.grader.batch import _safe
+    from dlgrade.grader.feedback import gradescope, write_pdf
+    from dlgrade.grader.submission import format_submission, grade_submission
+    from dlgrade.results import write_json_atomic
+
+    g = grade_submission(args.submission, tasks, args.profile, args.seed, _grading_limits(args), stages)
+    print(format_submission(g))
+    target = out / _safe(g.student)
+    write_json_atomic(target / "grade.json", g.to_dict())
+    write_json_atomic(target / "results.json", gradescope(g))
+    for lang in langs:
+        print(f"wrote {write_pdf(g, lang, target / f'feedback-{lang}.pdf')}")
+    return 0 if g.total and g.earned == g.total else 1
+
+
+def cmd_handout(args) -> int:
+    from dlgrade.grader.handout import write_handout
+
+    tasks = _selected_tasks(args.tasks) if args.tasks else None
+    for path in write_handout(args.out_dir, tasks):
+        print(f"wrote {path}")
+    return 0
+
+
+def cmd_calibrate(args) -> int:
+    from dlgrade.grader.calibrate import calibrate, format_proposals
+    from dlgrade.tasks import get_task
+
+    task = get_task(args.task)
+    props = calibrate(task.id, args.seeds, args.profile, args.k, args.out, args.all_metrics, args.min_halfwidth, args.force)
+    print(format_proposals(props, task.id, args.profile, args.k))
+    return 0
 
 
 def cmd_report(args) -> int:
@@ -177,7 +271,8 @@ def cmd_data(args) -> int:
     raise DatasetError(f"unknown data command {args.data_command}")
 
 
-COMMANDS = {"list": cmd_list, "run": cmd_run, "grade": cmd_grade, "report": cmd_report, "data": cmd_data}
+COMMANDS = {"list": cmd_list, "run": cmd_run, "grade": cmd_grade, "report": cmd_report, "data": cmd_data,
+            "handout": cmd_handout, "calibrate": cmd_calibrate}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -66,3 +66,34 @@ PROPERTIES: dict[str, PropertyFn] = {
     "metrics_in_unit_interval": metrics_in_unit_interval,
     "matrix_total": matrix_total,
 }
+
+
+def confusion_totals(result: TaskResult, pattern: str = "confusion", size_keys: tuple = ("test_samples", "test_size", "n_test")) -> tuple[bool, Any, str]:
+    """Every table whose name contains ``pattern`` (a confusion matrix) has counts summing to the test size.
+
+    The test size is taken from a metric whose last name part is one of ``size_keys`` (e.g.
+    ``retrain.test_samples``) or from ``facts[<key>]``. Numeric cells are summed; a first column of
+    class names is skipped.
+    """
+    tables = [n for n in result.tables if pattern in n.lower()]
+    if not tables:
+        raise KeyError(f"no table named like {pattern!r}")
+    size = next((v for k, v in result.metrics.items() if k.split(".")[-1] in size_keys), None)
+    if size is None:
+        size = next((result.facts[k] for k in size_keys if k in result.facts), None)
+    if not isinstance(size, (int, float)) or isinstance(size, bool):
+        raise KeyError(f"no test size (metric or fact named one of {list(size_keys)})")
+    bad = []
+    for name in tables:
+        rows = result.tables[name]["rows"]
+        cells = [c for r in rows for c in r if isinstance(c, (int, float)) and not isinstance(c, bool)]
+        if any(isinstance(c, float) and (c != c or c < 0) for c in cells) or any(c < 0 for c in cells):
+            bad.append(f"{name} has negative or NaN counts")
+            continue
+        total = float(sum(cells))
+        if abs(total - size) >= 0.5:
+            bad.append(f"{name} sums to {total:.0f}, the test size is {size:g}")
+    return not bad, len(tables) - len(bad), ("; ".join(bad) if bad else f"{len(tables)} matrix(es) sum to the test size {size:g}")
+
+
+PROPERTIES["confusion_totals"] = confusion_totals

@@ -1,0 +1,15 @@
+"""batch_norm never returns; layer_norm is right."""
+import numpy as np
+
+
+def batch_norm(x, epsilon=1e-3):
+    while True:
+        pass
+
+
+def layer_norm(x, epsilon=1e-3):
+    """Normalise each row over its features."""
+    x = np.asarray(x, dtype=np.float64)
+    mean = x.mean(axis=1, keepdims=True)
+    return (x - mean) / np.sqrt(x.var(axis=1, keepdims=True) + epsilon)
+
