@@ -23,24 +23,24 @@ from dlgrade.tasks import get_task
 SUBS = Path(__file__).parent / "submissions"
 FAST = sandbox.Limits(wall_s=6, startup_s=90, memory_mb=1024)
 
-HW6_UNIT_POINTS = {"batch_norm_defined": 0.5, "layer_norm_defined": 0.5, "bn_shape": 1, "bn_values": 2, "bn_epsilon": 1,
+HW6_UNIT_POINTS = {"batch_norm_defined": 0, "layer_norm_defined": 0, "bn_shape": 1, "bn_values": 2, "bn_epsilon": 1,
                    "ln_shape": 1, "ln_values": 2, "ln_input_untouched": 0.5}
 BN = ("bn_shape", "bn_values", "bn_epsilon", "ln_input_untouched")
 LN = ("ln_shape", "ln_values", "ln_input_untouched")
 
 # case -> (expected verdict per failing check, earned points of the unit stage)
 UNIT_CASES = {
-    "correct": ({}, 8.5),
-    "partly_wrong": ({"ln_values": "wrong"}, 6.5),
-    "infinite_loop": ({c: "timeout" for c in BN}, 4.0),
-    "memory_bomb": ({c: "memory" for c in BN}, 4.0),
-    "sys_exit": ({c: "sys_exit" for c in LN}, 5.0),
-    "segfault": ({c: "crash" for c in BN}, 4.0),
+    "correct": ({}, 7.5),
+    "partly_wrong": ({"ln_values": "wrong"}, 5.5),
+    "infinite_loop": ({c: "timeout" for c in BN}, 3.0),
+    "memory_bomb": ({c: "memory" for c in BN}, 3.0),
+    "sys_exit": ({c: "sys_exit" for c in LN}, 4.0),
+    "segfault": ({c: "crash" for c in BN}, 3.0),
     "import_error": ({c: "import_error" for c in HW6_UNIT_POINTS}, 0.0),
     "wrong_type": ({"bn_shape": "wrong_type", "bn_values": "wrong_type", "bn_epsilon": "wrong_type", "ln_shape": "shape",
-                    "ln_values": "shape"}, 1.5),
-    "nan_output": ({"bn_shape": "nan", "bn_values": "nan", "bn_epsilon": "nan"}, 4.5),
-    "socket": ({c: "network" for c in BN}, 4.0),
+                    "ln_values": "shape"}, 0.5),
+    "nan_output": ({"bn_shape": "nan", "bn_values": "nan", "bn_epsilon": "nan"}, 3.5),
+    "socket": ({c: "network" for c in BN}, 3.0),
 }
 
 
@@ -157,10 +157,10 @@ def test_batch_runs_tasks_with_student_code_and_writes_everything(tmp_path):
                           log=lambda s: None)
     grades = {g.student: g for g in outcome.grades}
     assert sorted(grades) == ["correct", "import_error", "partly_wrong", "results_fake_bn"]
-    assert grades["correct"].earned == grades["correct"].total == 17.5
+    assert grades["correct"].earned == grades["correct"].total == 16.5
     rub = {c.id: c for c in grades["partly_wrong"].tasks[0].checks if c.stage == "rubric"}
     assert rub["bn_columns_normalised"].passed and not rub["ln_rows_normalised"].passed and not rub["ln_matches_keras"].passed
-    assert grades["partly_wrong"].earned == 11.5
+    assert grades["partly_wrong"].earned == 10.5
     imp = [c for c in grades["import_error"].tasks[0].checks if c.stage == "rubric"]
     assert imp and all(c.verdict == "run_failed" and "torch_normalisation_helpers" in c.detail for c in imp)
     assert grades["results_fake_bn"].earned == 7 and grades["results_fake_bn"].tasks[0].mode == "results"
@@ -170,10 +170,10 @@ def test_batch_runs_tasks_with_student_code_and_writes_everything(tmp_path):
     assert header[0] == "student" and "hw6.q1:bn_values" in header and "hw6.q1:bn_columns_normalised" in header
     assert header[-4:] == ["total", "max", "percent", "status"]
     by_student = {r[0]: dict(zip(header, r)) for r in rows[2:]}
-    assert by_student["correct"]["total"] == "17.5" and by_student["correct"]["percent"] == "100.0"
+    assert by_student["correct"]["total"] == "16.5" and by_student["correct"]["percent"] == "100.0"
     assert by_student["results_fake_bn"]["hw6.q1:bn_values"] == ""  # not applicable to a results hand-in
     gs = json.loads((tmp_path / "out" / "partly_wrong" / "results.json").read_text())
-    assert gs["score"] == 11.5 and sum(t["max_score"] for t in gs["tests"]) == 17.5
+    assert gs["score"] == 10.5 and sum(t["max_score"] for t in gs["tests"]) == 16.5
     assert {t["status"] for t in gs["tests"]} == {"passed", "failed"}
     for lang in ("en", "fa"):
         assert (tmp_path / "out" / "partly_wrong" / f"feedback-{lang}.pdf").stat().st_size > 5000
@@ -189,7 +189,7 @@ def test_hw14_q4_build_model_unit_checks():
     tg = grade_task(get_task("hw14.q4"), SUBS / "tuner", limits=sandbox.Limits(wall_s=120, startup_s=120), stages=("unit",))
     assert [c.id for c in tg.checks] == ["build_model_defined", "model_io", "search_space", "logits_loss"]
     assert all(c.passed for c in tg.checks), [(c.id, c.detail) for c in tg.checks]
-    assert tg.earned == 4.5
+    assert tg.earned == 4.0
 
 
 def test_handout_stubs_and_public_tests(tmp_path):
@@ -252,3 +252,19 @@ def test_cli_grade_options(tmp_path, capsys):
     assert main(["handout", str(tmp_path / "kit"), "--tasks", "hw6.q1"]) == 0
     assert (tmp_path / "kit" / "hw6_q1.py").is_file() and not (tmp_path / "kit" / "hw14_q4.py").exists()
     assert main(["grade"]) == 2
+
+
+@pytest.mark.parametrize("task_id", ["hw6.q2", "hw6.q3", "hw14.q1", "hw14.q3"])
+def test_reference_passes_hidden_checks_and_the_handout_stub_earns_nothing(tmp_path, task_id):
+    from dlgrade.grader.handout import write_handout
+
+    task = get_task(task_id)
+    ref = tmp_path / "ref"
+    ref.mkdir()
+    (ref / f"{task.slug}.py").write_text(f"from {task.module} import {', '.join(task.student_functions)}\n")
+    write_handout(tmp_path / "stub", [task])
+    limits = sandbox.Limits(wall_s=60, startup_s=120)
+    good = grade_task(task, ref, limits=limits, stages=("unit",))
+    assert good.total > 0 and good.earned == good.total, [(c.id, c.detail) for c in good.checks if not c.passed]
+    stub = grade_task(task, tmp_path / "stub", limits=limits, stages=("unit",))
+    assert stub.earned == 0 and {c.verdict for c in stub.checks if c.points} == {"not_implemented"}

@@ -49,9 +49,12 @@ def _literal(value) -> ast.expr | None:
 def stub_source(module, name: str, extra_doc: str = "") -> str:
     """``def name(...)`` with the reference's signature and docstring, raising NotImplementedError."""
     fn = getattr(module, name)
-    node = next(n for n in ast.walk(ast.parse(textwrap.dedent(inspect.getsource(fn))))
-                if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)) and n.name == name)
     sig = inspect.signature(fn)
+    try:
+        node = next(n for n in ast.walk(ast.parse(textwrap.dedent(inspect.getsource(fn))))
+                    if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef)) and n.name == name)
+    except (OSError, SyntaxError, StopIteration, TypeError):  # source unavailable or edited since import
+        node = ast.parse(f"def {name}{sig}:\n    pass").body[0]
     params = list(sig.parameters.values())
     positional = [p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
     with_default = [p for p in positional if p.default is not p.empty]

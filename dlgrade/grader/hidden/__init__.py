@@ -8,8 +8,9 @@ points), a fraction in ``[0, 1]`` (partial credit), or raises :class:`CheckFaile
 public examples written into the handout's tests (see :class:`Example`).
 
 Every task gets, without declaring anything, one ``<name>_defined`` check per function in
-``Task.student_functions`` (the function exists and takes the parameters the handout gives it), so
-a task without a hidden-check module is still gradable (unit checks + its task run + its rubric).
+``Task.student_functions`` (the function exists and takes the parameters the handout gives it; 0
+points, since the handout's stub passes it, but a clear verdict when a function is missing or its
+signature changed), so a task without a hidden-check module is still gradable (its task run and rubric).
 """
 
 from __future__ import annotations
@@ -121,7 +122,7 @@ def _defined_check(task, name: str) -> HiddenCheck:
         if missing and not any(inspect.Parameter.VAR_POSITIONAL == p.kind for p in inspect.signature(fn).parameters.values()):
             raise CheckFailed(f"{name}() has parameters {params}, the handout's are {ref_params}", "wrong_type")
 
-    return HiddenCheck(f"{name}_defined", 0.5, (name,),
+    return HiddenCheck(f"{name}_defined", 0.0, (name,),
                        {"en": f"{name}() is defined with the handout's parameters.",
                         "fa": f"تابع {name}() با پارامترهای فایل تمرین تعریف شده است."},
                        {"en": f"Keep the signature of {name}() from the handout.",
