@@ -1,0 +1,67 @@
+"""Hidden checks for hw6.q4 (``build_model(hp)`` on CIFAR-10): the model and its search space."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from dlgrade.grader.hidden import CheckFailed, hidden_check
+
+
+def _build(f):
+    import keras
+    import keras_tuner as kt
+
+    hp = kt.HyperParameters()
+    model = f.build_model(hp)
+    if not isinstance(model, keras.Model):
+        raise CheckFailed(f"build_model returned {type(model).__name__}, expected a compiled keras.Model", "wrong_type")
+    return hp, model
+
+
+@hidden_check("model_io", 1, ("build_model",),
+              {"en": "build_model(hp) returns a compiled keras.Model mapping 32x32x3 images to 10 class probabilities.",
+               "fa": "build_model(hp) یک keras.Model کامپایل‌شده برمی‌گرداند که تصویر ۳۲×۳۲×۳ را به احتمال ۱۰ کلاس می‌برد."},
+              {"en": "End with Dense(10, softmax) and call model.compile(Adam, categorical/sparse cross-entropy).",
+               "fa": "با Dense(10, softmax) تمام کنید و model.compile را با Adam و آنتروپی متقاطع صدا بزنید."},
+              timeout_s=180)
+def model_io(f, ref):
+    _, model = _build(f)
+    out = np.asarray(model(np.zeros((2, 32, 32, 3), dtype="float32")))
+    if out.shape != (2, 10):
+        raise CheckFailed(f"the model maps a (2, 32, 32, 3) batch to shape {out.shape}, expected (2, 10)", "shape")
+    if not np.all(np.isfinite(out)):
+        raise CheckFailed("the model's outputs contain NaN/inf", "nan")
+    if not np.allclose(out.sum(axis=1), 1.0, atol=1e-3):
+        raise CheckFailed(f"the outputs do not sum to 1 per image ({out.sum(axis=1)}): the head should be a softmax")
+    if getattr(model, "optimizer", None) is None:
+        raise CheckFailed("the model is not compiled")
+
+
+@hidden_check("search_space", 2, ("build_model",),
+              {"en": "The search space declares conv blocks 3-5, filters 32-128 step 32, max/avg pooling, dropout 0.3/0.4/0.5, "
+                     "dense units 64-256 step 32 and learning rate 1e-2/1e-3/1e-4 (partial credit per hyper-parameter).",
+               "fa": "فضای جست‌وجو: ۳ تا ۵ بلوک، فیلتر ۳۲ تا ۱۲۸ با گام ۳۲، pooling بیشینه/میانگین، dropout ۰٫۳/۰٫۴/۰٫۵، "
+                     "۶۴ تا ۲۵۶ واحد با گام ۳۲ و نرخ یادگیری 1e-2/1e-3/1e-4 (امتیاز جزئی برای هر ابرپارامتر)."},
+              timeout_s=180)
+def search_space(f, ref):
+    hp, _ = _build(f)
+    space = {p.name: p.get_config() for p in hp.space}
+
+    def ints(name, spec):
+        c = space.get(name) or {}
+        return (c.get("min_value"), c.get("max_value"), c.get("step")) == tuple(spec)
+
+    def choice(name, values):
+        c = space.get(name) or {}
+        return sorted(map(str, c.get("values", []))) == sorted(map(str, values))
+
+    parts = {"conv_blocks": ints("conv_blocks", ref.CONV_BLOCKS),
+             "filters": any(n.startswith("filters") and ints(n, ref.FILTERS) for n in space),
+             "pooling": any(n.startswith("pooling") and choice(n, ref.POOLING) for n in space),
+             "dropout": choice("dropout", ref.DROPOUT),
+             "dense_units": ints("dense_units", ref.DENSE_UNITS),
+             "learning_rate": choice("learning_rate", ref.LEARNING_RATES)}
+    good = sum(parts.values())
+    if good == 0:
+        raise CheckFailed(f"none of the homework's hyper-parameters found; declared: {sorted(space)}")
+    return good / len(parts)
