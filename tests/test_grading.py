@@ -112,6 +112,16 @@ def test_rss_watchdog_stops_memory_rlimit_data_does_not_count(tmp_path):
     assert reason == "memory" and end.cause == "memory" and "300 MiB" in end.detail
 
 
+def test_cpu_time_limit_stops_a_busy_loop():
+    limits = sandbox.Limits(wall_s=120, cpu_s=1)
+    with sandbox.Workdir() as wd:
+        (wd.path / "spin.py").write_text("while True:\n    pass\n")
+        proc = sandbox.start([str(wd.path / "spin.py")], wd.path, limits)
+        reason = sandbox.watch(proc, limits, lambda: float("inf"))
+        end = sandbox.classify(proc, wd.path, reason, limits, 0.0)
+    assert reason is None and end.cause == "cpu" and "1 s CPU-time limit" in end.detail, end
+
+
 def test_results_handins():
     ok = grade_submission(SUBS / "results_ok")
     assert [t.mode for t in ok.tasks] == ["results"] and ok.earned == ok.total == 9
