@@ -278,3 +278,17 @@ def test_reference_passes_hidden_checks_and_the_handout_stub_earns_nothing(tmp_p
     assert good.total > 0 and good.earned == good.total, [(c.id, c.detail) for c in good.checks if not c.passed]
     stub = grade_task(task, tmp_path / "stub", limits=limits, stages=("unit",))
     assert stub.earned == 0 and {c.verdict for c in stub.checks if c.points} == {"not_implemented"}
+
+
+@pytest.mark.skipif(not sandbox.capabilities()["drop_uid"], reason="RLIMIT_NPROC needs the unprivileged uid (root only)")
+def test_process_limit_stops_a_fork_bomb():
+    limits = sandbox.Limits(wall_s=30, processes=32)
+    bomb = ("import os, time\nmade = 0\ntry:\n    for _ in range(200):\n        if os.fork() == 0:\n            time.sleep(20)\n"
+            "            os._exit(0)\n        made += 1\nexcept OSError as e:\n    print('refused after', made, e.errno)\n")
+    with sandbox.Workdir() as wd:
+        (wd.path / "bomb.py").write_text(bomb)
+        proc = sandbox.start([str(wd.path / "bomb.py")], wd.path, limits)
+        sandbox.watch(proc, limits, lambda: float("inf"))
+        out = (wd.path / "stdout.txt").read_text()
+    assert out.startswith("refused after"), out
+    assert int(out.split()[2]) < 32

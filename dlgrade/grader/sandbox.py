@@ -49,6 +49,8 @@ class Limits:
         memory_mb: memory limit (``RLIMIT_DATA`` and the RSS watchdog).
         threads: BLAS/TensorFlow threads per child (1 lets a batch run one child per core).
         file_mb: largest file a child may write (``RLIMIT_FSIZE``).
+        processes: processes and threads the unprivileged uid may hold (``RLIMIT_NPROC``; stops fork
+            bombs; TensorFlow's thread pools need a few dozen).
     """
 
     wall_s: float = 20.0
@@ -57,6 +59,7 @@ class Limits:
     memory_mb: int = 3072
     threads: int = 1
     file_mb: int = 512
+    processes: int = 256
     run_wall_s: float | None = None  # wall-clock limit of a task run (default per profile)
 
 
@@ -125,6 +128,8 @@ def _setup_child(netns: bool, drop: bool, userns: bool, limits: Limits, stage: s
         resource.setrlimit(resource.RLIMIT_FSIZE, (limits.file_mb << 20, limits.file_mb << 20))
         os.nice(5)
         if drop:
+            # Counted per uid and only enforced once we are no longer root.
+            resource.setrlimit(resource.RLIMIT_NPROC, (limits.processes, limits.processes))
             os.setgroups([])
             os.setgid(NOBODY)
             os.setuid(NOBODY)
@@ -180,6 +185,7 @@ def describe() -> str:
         f"wall-clock limit: enforced (parent kills the process group)",
         f"CPU-time limit: enforced (RLIMIT_CPU)",
         f"memory limit: enforced (RLIMIT_DATA + RSS watchdog)",
+        f"process/thread limit (fork bombs): {yes(c['drop_uid'])} (RLIMIT_NPROC for the unprivileged uid)",
         f"network: namespace {yes(c['netns'])}; socket audit hook enforced",
         f"private temporary working directory: enforced",
         f"instructor files read-only: {yes(c['drop_uid'])} (child runs as uid {NOBODY if c['drop_uid'] else os.getuid()})",
