@@ -97,3 +97,49 @@ def confusion_totals(result: TaskResult, pattern: str = "confusion", size_keys: 
 
 
 PROPERTIES["confusion_totals"] = confusion_totals
+
+
+def range_by_data(result: TaskResult, metric: str, ranges: dict, source_metric: str = "data.source") -> tuple[bool, Any, str]:
+    """``metric`` lies in the range given for the data the run used and its profile.
+
+    ``ranges`` maps a data source (the value of ``source_metric``, e.g. ``dermamnist`` or ``standin``)
+    to ``{profile: [low, high]}``; a source or profile without a range fails, so results on one
+    dataset are never graded with another's ranges.
+    """
+    source = result.metrics.get(source_metric)
+    profile = result.provenance.get("profile", "quick")
+    if source not in ranges:
+        return False, None, f"{source_metric} is {source!r}; ranges exist only for {sorted(ranges)}"
+    if profile not in ranges[source]:
+        return False, None, f"no range for {source} data in profile {profile!r}"
+    low, high = (float(v) for v in ranges[source][profile])
+    value = result.metrics.get(metric)
+    if not isinstance(value, (int, float)) or isinstance(value, bool) or not np.isfinite(value):
+        return False, value, f"{metric} is {value!r}, not a finite number"
+    ok = low <= value <= high
+    return ok, value, f"{metric} = {value:.4g} {'inside' if ok else 'outside'} [{low:g}, {high:g}] ({source} data, {profile})"
+
+
+def data_source_verified(result: TaskResult, dataset: str, file: str, source_metric: str = "data.source",
+                         standin_from: str | None = None) -> tuple[bool, Any, str]:
+    """The data a run claims (``source_metric``) matches its provenance: a claim of ``dataset`` needs
+    ``file`` with a verified checksum in ``provenance.data``; a stand-in claim needs ``standin_from``
+    loaded and ``dataset`` absent. So a stand-in run cannot pass as the real dataset."""
+    source = result.metrics.get(source_metric)
+    data = result.provenance.get("data") or {}
+    if source == dataset:
+        info = ((data.get(dataset) or {}).get("files") or {}).get(file) or {}
+        if not info.get("verified"):
+            return False, source, f"claims {dataset} but provenance has no verified checksum for {file}"
+        return True, source, f"{dataset}: {file} verified by {info['verified']}"
+    if source == "standin":
+        if dataset in data:
+            return False, source, f"claims the stand-in but {dataset} was loaded"
+        if standin_from and standin_from not in data:
+            return False, source, f"claims the stand-in but {standin_from} was not loaded"
+        return True, source, f"stand-in built from {standin_from or 'other data'}; graded with the stand-in's ranges, not as {dataset}"
+    return False, source, f"{source_metric} is {source!r}, expected {dataset!r} or 'standin'"
+
+
+PROPERTIES["range_by_data"] = range_by_data
+PROPERTIES["data_source_verified"] = data_source_verified

@@ -12,6 +12,7 @@ TASK_MODULES = (
     "hw6_q1_normalization",
     "hw6_q2_bert",
     "hw6_q3_rotation",
+    "hw14_q3_dermamnist",
     "hw14_q4_fashion_tuner",
 )
 
