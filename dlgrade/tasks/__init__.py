@@ -10,7 +10,10 @@ from dlgrade.tasks.base import Context, Task
 # Module names in report order. Each defines ``TASK``.
 TASK_MODULES = (
     "hw6_q1_normalization",
+    "hw6_q2_bert",
+    "hw6_q3_rotation",
     "hw6_q4_cifar_tuner",
+    "hw14_q3_dermamnist",
     "hw14_q4_fashion_tuner",
 )
 
