@@ -13,6 +13,7 @@ TASK_MODULES = (
     "hw6_q2_bert",
     "hw6_q3_rotation",
     "hw6_q4_cifar_tuner",
+    "hw14_q1_glove",
     "hw14_q3_dermamnist",
     "hw14_q4_fashion_tuner",
 )
