@@ -20,7 +20,6 @@ MaxPool, Dropout 0.3 with ``f = 32, 64, 128``; Flatten; Dense(64, relu, he_unifo
 from __future__ import annotations
 
 import time
-from typing import Any
 
 import numpy as np
 
