@@ -15,6 +15,7 @@ TASK_MODULES = (
     "hw6_q4_cifar_tuner",
     "hw14_q1_glove",
     "hw14_q3_dermamnist",
+    "hw14_q2_triplet",
     "hw14_q4_fashion_tuner",
 )
 
