@@ -14,8 +14,8 @@ TASK_MODULES = (
     "hw6_q3_rotation",
     "hw6_q4_cifar_tuner",
     "hw14_q1_glove",
-    "hw14_q3_dermamnist",
     "hw14_q2_triplet",
+    "hw14_q3_dermamnist",
     "hw14_q4_fashion_tuner",
 )
 
