@@ -38,3 +38,13 @@ def smoke_run(smoke_out):
         return _SMOKE_RUNS[task_id]
 
     return get
+
+
+@pytest.fixture
+def isolated(tmp_path, monkeypatch):
+    """An empty cache and data path, so only what a test puts there is found."""
+    monkeypatch.setenv("DLGRADE_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("DLGRADE_DATA", str(tmp_path / "data"))
+    monkeypatch.setattr("dlgrade.data.resolve.SYSTEM_DIR", tmp_path / "system")
+    (tmp_path / "data").mkdir()
+    return tmp_path

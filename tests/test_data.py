@@ -19,15 +19,6 @@ from dlgrade.progress import Progress
 from helpers import serve, sha256, write_idx, write_keras_npz
 
 
-@pytest.fixture
-def isolated(tmp_path, monkeypatch):
-    """An empty cache and data path, so only what a test puts there is found."""
-    monkeypatch.setenv("DLGRADE_CACHE", str(tmp_path / "cache"))
-    monkeypatch.setenv("DLGRADE_DATA", str(tmp_path / "data"))
-    monkeypatch.setattr("dlgrade.data.resolve.SYSTEM_DIR", tmp_path / "system")
-    (tmp_path / "data").mkdir()
-    return tmp_path
-
 
 def tiny_dataset(digest: str, url: str | None = None, shapes=None) -> Dataset:
     form = Form(name="keras-npz", reader="keras_npz", files=("tiny.npz",),

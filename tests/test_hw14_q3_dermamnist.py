@@ -22,15 +22,6 @@ from helpers import serve
 SIZES = {"train": 21, "val": 14, "test": 14}
 
 
-@pytest.fixture
-def isolated(tmp_path, monkeypatch):
-    """Empty cache and data folders: only what a test writes there is found."""
-    monkeypatch.setenv("DLGRADE_CACHE", str(tmp_path / "cache"))
-    monkeypatch.setenv("DLGRADE_DATA", str(tmp_path / "data"))
-    monkeypatch.setattr("dlgrade.data.resolve.SYSTEM_DIR", tmp_path / "system")
-    (tmp_path / "data").mkdir()
-    return tmp_path
-
 
 def write_medmnist_npz(path: Path, seed: int = 0) -> Path:
     """A small file in MedMNIST's layout: ``{split}_images`` (N, 28, 28, 3) uint8, ``{split}_labels`` (N, 1)."""

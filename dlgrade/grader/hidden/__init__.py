@@ -149,5 +149,17 @@ def examples(task) -> list[Example]:
     return list(getattr(mod, "EXAMPLES", []))
 
 
+def build_from_hp(f):
+    """Call the student's ``build_model`` on fresh keras-tuner HyperParameters; returns ``(hp, model)``."""
+    import keras
+    import keras_tuner as kt
+
+    hp = kt.HyperParameters()
+    model = f.build_model(hp)
+    if not isinstance(model, keras.Model):
+        raise CheckFailed(f"build_model returned {type(model).__name__}, expected a compiled keras.Model", "wrong_type")
+    return hp, model
+
+
 def isfinite(x) -> bool:
     return isinstance(x, (int, float)) and math.isfinite(x)

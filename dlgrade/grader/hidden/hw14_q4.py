@@ -4,18 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from dlgrade.grader.hidden import CheckFailed, hidden_check
+from dlgrade.grader.hidden import CheckFailed, build_from_hp, hidden_check
 
-
-def _build(f, values: dict | None = None):
-    import keras
-    import keras_tuner as kt
-
-    hp = kt.HyperParameters()
-    model = f.build_model(hp)
-    if not isinstance(model, keras.Model):
-        raise CheckFailed(f"build_model returned {type(model).__name__}, expected a compiled keras.Model", "wrong_type")
-    return hp, model
 
 
 @hidden_check("model_io", 1, ("build_model",),
@@ -25,7 +15,7 @@ def _build(f, values: dict | None = None):
                "fa": "با keras.Input((28, 28)) و Flatten شروع کنید، با Dense(10) تمام کنید و model.compile(...) را صدا بزنید."},
               timeout_s=120)
 def model_io(f, ref):
-    _, model = _build(f)
+    _, model = build_from_hp(f)
     out = np.asarray(model(np.zeros((2, 28, 28), dtype="float32")))
     if out.shape != (2, 10):
         raise CheckFailed(f"the model maps a (2, 28, 28) batch to shape {out.shape}, expected (2, 10)", "shape")
@@ -42,7 +32,7 @@ def model_io(f, ref):
                "fa": "از hp.Int('units', 16, 512, step=16) و hp.Choice('learning_rate', [1e-4, 5e-4, 1e-3, 5e-3, 1e-2]) استفاده کنید."},
               timeout_s=120)
 def search_space(f, ref):
-    hp, _ = _build(f)
+    hp, _ = build_from_hp(f)
     space = {p.name: p.get_config() for p in hp.space}
     score, problems = 0.0, []
     u = space.get("units")
@@ -67,7 +57,7 @@ def search_space(f, ref):
 def logits_loss(f, ref):
     import keras
 
-    _, model = _build(f)
+    _, model = build_from_hp(f)
     loss = model.loss
     ok = isinstance(loss, keras.losses.SparseCategoricalCrossentropy) and loss.get_config().get("from_logits")
     if not ok:

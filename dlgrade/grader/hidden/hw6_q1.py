@@ -17,6 +17,21 @@ def _inputs():
     return [rng.normal(3.0, 2.0, size=(4, 3)), rng.integers(0, 10, size=(6, 5)).astype(float), rng.normal(size=(2, 7)) * 100]
 
 
+def _share_matching(student, reference, name: str) -> float:
+    """Share of the hidden inputs on which ``student`` gives the reference values (partial credit)."""
+    good, errors = 0, []
+    inputs = _inputs()
+    for x in inputs:
+        try:
+            expect_close(expect_array(student(x.copy()), name, x.shape), reference(x), name, 1e-6)
+            good += 1
+        except AssertionError as e:
+            errors.append(e)
+    if good == 0:
+        raise errors[0]
+    return good / len(inputs)
+
+
 @hidden_check("bn_shape", 1, ("batch_norm",),
               {"en": "batch_norm keeps the input's shape (4x3, 6x5, 2x7 inputs).",
                "fa": "خروجی batch_norm هم‌شکل ورودی است (ورودی‌های ۴×۳، ۶×۵ و ۲×۷)."},
@@ -33,16 +48,7 @@ def bn_shape(f, ref):
               {"en": "Subtract the column mean and divide by sqrt(variance + epsilon), variance over axis 0 (biased).",
                "fa": "میانگین ستون را کم کنید و بر sqrt(واریانس + epsilon) تقسیم کنید؛ واریانس اریب روی محور ۰."})
 def bn_values(f, ref):
-    good, errors = 0, []
-    for x in _inputs():
-        try:
-            expect_close(expect_array(f.batch_norm(x.copy()), "batch_norm", x.shape), ref.batch_norm(x), "batch_norm", 1e-6)
-            good += 1
-        except AssertionError as e:
-            errors.append(e)
-    if good == 0:
-        raise errors[0]
-    return good / 3
+    return _share_matching(f.batch_norm, ref.batch_norm, "batch_norm")
 
 
 @hidden_check("bn_epsilon", 1, ("batch_norm",),
@@ -67,16 +73,7 @@ def ln_shape(f, ref):
               {"en": "Normalise each row: mean and biased variance over axis 1, epsilon inside the square root.",
                "fa": "هر سطر را نرمال کنید: میانگین و واریانس اریب روی محور ۱ و epsilon داخل رادیکال."})
 def ln_values(f, ref):
-    good, errors = 0, []
-    for x in _inputs():
-        try:
-            expect_close(expect_array(f.layer_norm(x.copy()), "layer_norm", x.shape), ref.layer_norm(x), "layer_norm", 1e-6)
-            good += 1
-        except AssertionError as e:
-            errors.append(e)
-    if good == 0:
-        raise errors[0]
-    return good / 3
+    return _share_matching(f.layer_norm, ref.layer_norm, "layer_norm")
 
 
 @hidden_check("ln_input_untouched", 0.5, ("layer_norm", "batch_norm"),

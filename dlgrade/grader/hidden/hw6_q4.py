@@ -4,18 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from dlgrade.grader.hidden import CheckFailed, hidden_check
+from dlgrade.grader.hidden import CheckFailed, build_from_hp, hidden_check
 
-
-def _build(f):
-    import keras
-    import keras_tuner as kt
-
-    hp = kt.HyperParameters()
-    model = f.build_model(hp)
-    if not isinstance(model, keras.Model):
-        raise CheckFailed(f"build_model returned {type(model).__name__}, expected a compiled keras.Model", "wrong_type")
-    return hp, model
 
 
 @hidden_check("model_io", 1, ("build_model",),
@@ -25,7 +15,7 @@ def _build(f):
                "fa": "با Dense(10, softmax) تمام کنید و model.compile را با Adam و آنتروپی متقاطع صدا بزنید."},
               timeout_s=180)
 def model_io(f, ref):
-    _, model = _build(f)
+    _, model = build_from_hp(f)
     out = np.asarray(model(np.zeros((2, 32, 32, 3), dtype="float32")))
     if out.shape != (2, 10):
         raise CheckFailed(f"the model maps a (2, 32, 32, 3) batch to shape {out.shape}, expected (2, 10)", "shape")
@@ -44,7 +34,7 @@ def model_io(f, ref):
                      "۶۴ تا ۲۵۶ واحد با گام ۳۲ و نرخ یادگیری 1e-2/1e-3/1e-4 (امتیاز جزئی برای هر ابرپارامتر)."},
               timeout_s=180)
 def search_space(f, ref):
-    hp, _ = _build(f)
+    hp, _ = build_from_hp(f)
     space = {p.name: p.get_config() for p in hp.space}
 
     def ints(name, spec):
