@@ -264,7 +264,7 @@ def test_cli_grade_options(tmp_path, capsys):
     assert main(["grade"]) == 2
 
 
-@pytest.mark.parametrize("task_id", ["hw6.q2", "hw6.q3", "hw14.q1", "hw14.q3"])
+@pytest.mark.parametrize("task_id", ["hw6.q2", "hw6.q3", "hw6.q4", "hw14.q1", "hw14.q2", "hw14.q3"])
 def test_reference_passes_hidden_checks_and_the_handout_stub_earns_nothing(tmp_path, task_id):
     from dlgrade.grader.handout import write_handout
 
