@@ -28,6 +28,10 @@ from dlgrade.tasks.base import Context, Task
 
 CONV_BLOCKS = (3, 5, 1)  # min, max, step
 FILTERS = (32, 128, 32)
+# BatchNorm momentum 0.9 instead of Keras' 0.99: with the few hundred steps of the quick profile, 0.99 leaves the
+# moving statistics near their initial values, so inference-mode accuracy stayed at chance (validation loss 33-160
+# measured with 0.99 on 1,200 images); hw6.q3 measured the same effect. The guide does not fix the momentum.
+BN_MOMENTUM = 0.9
 POOLING = ("max", "avg")
 DROPOUT = (0.3, 0.4, 0.5)
 DENSE_UNITS = (64, 256, 32)
@@ -75,7 +79,7 @@ def build_cnn(filters: list[int], pooling: list[str], dropout: float, dense_unit
     for f, pool in zip(filters, pooling):
         for _ in range(2):
             model.add(layers.Conv2D(int(f), 3, padding="same"))
-            model.add(layers.BatchNormalization())
+            model.add(layers.BatchNormalization(momentum=BN_MOMENTUM))
             model.add(layers.ReLU())
         model.add(layers.MaxPooling2D(2) if pool == "max" else layers.AveragePooling2D(2))
         model.add(layers.Dropout(dropout))
@@ -269,6 +273,7 @@ def run(ctx: Context) -> TaskResult:
     })
     result.facts.update({
         "reference": REFERENCE,
+        "bn_momentum": BN_MOMENTUM,
         "search_space": search_space(),
         "train_samples": int(len(x_tr)), "val_samples": int(len(x_val)), "test_samples": int(len(y_te)),
         "test_is_full": cfg["test_samples"] is None, "patience": PATIENCE,
@@ -290,8 +295,8 @@ TASK = Task(
     configs={
         "smoke": {"train_samples": 256, "val_samples": 128, "test_samples": 200, "batch_size": 32,
                   "trials": 2, "epochs_trial": 1, "epochs_retrain": 2},
-        "quick": {"train_samples": 1200, "val_samples": 400, "test_samples": 1000, "batch_size": 32,
-                  "trials": 3, "epochs_trial": 2, "epochs_retrain": 3},
+        "quick": {"train_samples": 2500, "val_samples": 500, "test_samples": 1000, "batch_size": 32,
+                  "trials": 3, "epochs_trial": 2, "epochs_retrain": 4},
         "full": {"train_samples": None, "val_samples": 5000, "test_samples": None, "batch_size": 32,
                  "trials": 5, "epochs_trial": 5, "epochs_retrain": 30},
     },
