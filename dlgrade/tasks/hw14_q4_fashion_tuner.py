@@ -13,6 +13,7 @@ import numpy as np
 from dlgrade.reports import plots
 from dlgrade.results import TaskResult
 from dlgrade.tasks._keras import fit, scale_images, subset
+from dlgrade.tasks._tuning import finished_trials, make_tuner
 from dlgrade.tasks.base import Context, Task
 
 UNITS = (16, 512, 16)  # min, max, step
@@ -45,8 +46,6 @@ def build_model(hp):
 
 
 def run(ctx: Context) -> TaskResult:
-    import keras_tuner as kt
-
     cfg = ctx.config
     data = ctx.data.load("fashion-mnist")
     x_train, y_train = subset(scale_images(data["x_train"]), data["y_train"], cfg["train_samples"], ctx.seed)
@@ -59,22 +58,12 @@ def run(ctx: Context) -> TaskResult:
         base_hist = fit(ctx, baseline, x_train, y_train, "baseline", cfg["epochs_baseline"], **fit_args)
         base_test = baseline.evaluate(x_test, y_test, verbose=0)[1]
 
-    class LoggedSearch(kt.BayesianOptimization):
-        def run_trial(self, trial, *args, **kwargs):
-            hp = trial.hyperparameters.values
-            ctx.progress.log(f"trial {int(trial.trial_id) + 1}/{cfg['trials']}: " + ", ".join(f"{k}={v}" for k, v in hp.items()))
-            return super().run_trial(trial, *args, **kwargs)
-
     with ctx.timed("search"):
-        tuner = LoggedSearch(
-            ctx.impl("build_model", build_model), objective="val_accuracy", max_trials=cfg["trials"], seed=ctx.seed,
-            directory=str(ctx.run_dir / "tuner"), project_name=ctx.fingerprint[:16] or "search", overwrite=False)
+        tuner = make_tuner("bayesian", ctx.impl("build_model", build_model), ctx.run_dir / "tuner",
+                           ctx.fingerprint[:16] or "search", cfg["trials"], ctx.seed, ctx.progress.log)
         tuner.search(x_train, y_train, epochs=cfg["epochs_trial"], verbose=0,
                      callbacks=[ctx.progress.keras_callback("search", cfg["epochs_trial"])], **fit_args)
-    trials = sorted(tuner.oracle.trials.values(), key=lambda t: int(t.trial_id))
-    if not any(t.score is not None for t in trials):
-        raise RuntimeError(f"keras-tuner finished {len(trials)} trial(s) and none produced a score; "
-                           f"see the trial logs in {ctx.run_dir / 'tuner'}")
+    trials = finished_trials(tuner)
     best_hp = tuner.get_best_hyperparameters(1)[0]
     trial_rows = [[int(t.trial_id) + 1, t.hyperparameters.get("units"), t.hyperparameters.get("learning_rate"),
                    None if t.score is None else round(float(t.score), 4), str(t.status)] for t in trials]

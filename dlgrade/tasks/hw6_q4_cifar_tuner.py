@@ -14,7 +14,6 @@ interrupted search resumes with the trials it already finished.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Callable
 
@@ -23,7 +22,9 @@ import numpy as np
 from dlgrade.data.registry import CIFAR10_CLASSES
 from dlgrade.reports import plots
 from dlgrade.results import TaskResult
-from dlgrade.tasks._keras import fit, history_dict, scale_images, subset
+from dlgrade.tasks import _tuning
+from dlgrade.tasks._keras import fit, scale_images, subset
+from dlgrade.tasks._tuning import finished_trials, trial_histories
 from dlgrade.tasks.base import Context, Task
 
 CONV_BLOCKS = (3, 5, 1)  # min, max, step
@@ -42,7 +43,6 @@ REFERENCE = {"best_val_accuracy": 0.746, "best_conv_blocks": 4, "best_filters": 
              "best_pooling": "avg/max/avg/avg", "best_dropout": 0.3, "best_dense_units": 64, "best_learning_rate": 1e-3,
              "retrain_train_accuracy": 0.91, "retrain_val_accuracy": 0.842,
              "macro_precision": 0.85, "macro_recall": 0.84, "macro_f1": 0.84, "weakest_classes": ["cat", "dog"]}
-HISTORY_FILE = "trial_histories.json"
 
 
 def search_space() -> dict:
@@ -119,38 +119,8 @@ def describe(values: dict) -> dict:
 
 def make_tuner(hypermodel: Callable, directory: Path, project: str, max_trials: int, seed: int,
                log: Callable[[str], None] = print, overwrite: bool = False):
-    """A RandomSearch on ``val_accuracy`` whose state lives in ``directory/project``.
-
-    With ``overwrite=False`` a tuner built on an existing folder reloads the finished
-    trials and only runs the ones still missing. Each trial's history is appended to
-    ``HISTORY_FILE`` in the project folder so a resumed search still has its curves.
-    """
-    import keras_tuner as kt
-
-    class LoggedRandomSearch(kt.RandomSearch):
-        trials_run: list[str] = []
-
-        def run_trial(self, trial, *args, **kwargs):
-            d = describe(trial.hyperparameters.values)
-            log(f"trial {int(trial.trial_id) + 1}/{max_trials}: " + ", ".join(f"{k}={v}" for k, v in d.items()))
-            self.trials_run.append(trial.trial_id)
-            histories = super().run_trial(trial, *args, **kwargs)
-            path = Path(self.project_dir) / HISTORY_FILE
-            saved = json.loads(path.read_text()) if path.is_file() else {}
-            first = histories[0] if isinstance(histories, list) else histories
-            saved[str(trial.trial_id)] = history_dict(first)
-            path.write_text(json.dumps(saved))
-            return histories
-
-    tuner = LoggedRandomSearch(hypermodel, objective="val_accuracy", max_trials=max_trials, seed=seed,
-                               directory=str(directory), project_name=project, overwrite=overwrite)
-    tuner.trials_run = []
-    return tuner
-
-
-def trial_histories(tuner) -> dict[str, dict[str, list[float]]]:
-    path = Path(tuner.project_dir) / HISTORY_FILE
-    return json.loads(path.read_text()) if path.is_file() else {}
+    """The question's RandomSearch (see :func:`dlgrade.tasks._tuning.make_tuner`), logging only the blocks a trial uses."""
+    return _tuning.make_tuner("random", hypermodel, directory, project, max_trials, seed, log, describe, overwrite)
 
 
 def split_data(data: dict, cfg: dict, seed: int):
@@ -200,11 +170,8 @@ def run(ctx: Context) -> TaskResult:
             ctx.progress.log(f"resuming: {done_before} trial(s) already done in {tuner.project_dir}")
         tuner.search(x_tr, y_tr, epochs=cfg["epochs_trial"], verbose=0,
                      callbacks=[early, ctx.progress.keras_callback("search", cfg["epochs_trial"])], **fit_args)
-    trials = sorted(tuner.oracle.trials.values(), key=lambda t: int(t.trial_id))
+    trials = finished_trials(tuner)
     scored = [t for t in trials if t.score is not None]
-    if not scored:
-        raise RuntimeError(f"keras-tuner finished {len(trials)} trial(s) and none produced a score; "
-                           f"see the trial logs in {tuner.project_dir}")
     hists = trial_histories(tuner)
     rows = []
     for t in trials:
