@@ -26,19 +26,13 @@ def file_digest(path: Path, algorithm: str) -> str:
     return h.hexdigest()
 
 
-def matching_digest(path: Path, accepted: Sequence[Digest]) -> Digest | None:
-    """The accepted digest the file matches, or None."""
-    by_algorithm: dict[str, str] = {}
-    for d in accepted:
-        if d.algorithm not in by_algorithm:
-            by_algorithm[d.algorithm] = file_digest(path, d.algorithm)
-        if by_algorithm[d.algorithm] == d.value.lower():
-            return d
-    return None
+def matching_digest(path: Path, accepted: Sequence[Digest], digest: Callable[[Path, str], str] = file_digest) -> Digest | None:
+    """The accepted digest the file matches, or None (``digest(path, algorithm)`` computes one)."""
+    return next((d for d in accepted if digest(path, d.algorithm) == d.value.lower()), None)
 
 
-def describe_mismatch(path: Path, accepted: Sequence[Digest]) -> str:
-    got = {d.algorithm: file_digest(path, d.algorithm) for d in accepted}
+def describe_mismatch(path: Path, accepted: Sequence[Digest], digest: Callable[[Path, str], str] = file_digest) -> str:
+    got = {d.algorithm: digest(path, d.algorithm) for d in accepted}
     want = "; ".join(f"{d.algorithm} {d.value} ({d.origin})" for d in accepted)
     have = "; ".join(f"{a} {v}" for a, v in got.items())
     return f"{path}: checksum mismatch: expected {want}, got {have}"

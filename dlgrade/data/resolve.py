@@ -137,10 +137,9 @@ class DataResolver:
             info = {"sha256": self._memo.digest(path, "sha256"), "size": str(path.stat().st_size)}
             accepted = form.digests.get(rel, ())
             if accepted:
-                match = next((d for d in accepted if self._memo.digest(path, d.algorithm) == d.value.lower()), None)
+                match = fetch_mod.matching_digest(path, accepted, self._memo.digest)
                 if match is None:
-                    want = "; ".join(f"{d.algorithm} {d.value} ({d.origin})" for d in accepted)
-                    return digests, f"{path}: checksum mismatch (corrupt or unknown file): expected {want}, got sha256 {info['sha256']}"
+                    return digests, fetch_mod.describe_mismatch(path, accepted, self._memo.digest) + " (corrupt or unknown file)"
                 info["verified"] = f"{match.algorithm} ({match.origin})"
             digests[rel] = info
         return digests, None
