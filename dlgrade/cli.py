@@ -9,7 +9,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from dlgrade.errors import DlgradeError
+from dlgrade.errors import DlgradeError, UsageError
 from dlgrade.profiles import DEFAULT_PROFILE, PROFILES
 
 
@@ -97,8 +97,6 @@ def _selected_tasks(ids: list[str] | None, all_flag: bool = True):
         return [get_task(t) for t in ids]
     if all_flag:
         return all_tasks()
-    from dlgrade.errors import UsageError
-
     raise UsageError("name at least one task (see `dlgrade list`) or pass --all")
 
 
@@ -156,7 +154,6 @@ def _grading_limits(args):
 
 
 def cmd_grade(args) -> int:
-    from dlgrade.errors import UsageError
     from dlgrade.grader import format_table, grade_run_dir
 
     if args.submission or args.batch:

@@ -78,7 +78,7 @@ def fingerprint(task: Task, profile: str, seed: int, config: dict, data: DataRes
         "profile": profile,
         "seed": seed,
         "data": {name: data.fingerprint(name) for name in task.datasets},
-        "versions": {k: v for k, v in library_versions().items()},
+        "versions": library_versions(),
         "overrides": overrides_digest,
     }
     blob = json.dumps(parts, sort_keys=True, default=str).encode()
