@@ -9,7 +9,7 @@ import unicodedata
 import pytest
 
 from dlgrade.grader import grade_result
-from dlgrade.reports.numbers import fmt_number, to_fa_digits
+from dlgrade.reports.numbers import fmt_number, fmt_seconds, to_fa_digits
 from dlgrade.reports.render import write_reports
 from dlgrade.tasks import all_tasks
 
@@ -86,6 +86,8 @@ def test_number_formatting():
     assert fmt_number(12345, lang="fa") == "۱۲٬۳۴۵"
     assert fmt_number(None) == "—"
     assert fmt_number(1.2e-7, 3) == "1.20e-07"
+    assert fmt_seconds(0.099) == "0.1" and fmt_seconds(0.01) == "< 0.1" and fmt_seconds(0.0, "fa") == "< ۰٫۱"
+    assert fmt_seconds(165.04) == "165.0" and fmt_seconds(None) == "—"
     assert to_fa_digits("-3.5%") == "−۳٫۵٪"
 
 

@@ -13,7 +13,7 @@ import jinja2
 from dlgrade import __version__
 from dlgrade.grader.rubric import load_rubric
 from dlgrade.reports.i18n import PROFILE_DESC, WORDS
-from dlgrade.reports.numbers import fmt_cell, fmt_number, to_fa_digits
+from dlgrade.reports.numbers import fmt_cell, fmt_number, fmt_seconds, to_fa_digits
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 LANGS = ("fa", "en")
@@ -24,6 +24,7 @@ def environment(lang: str) -> jinja2.Environment:
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)), autoescape=jinja2.select_autoescape(["j2", "html"]),
                              undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
     env.filters["num"] = lambda v, digits=3: fmt_number(v, digits, lang)
+    env.filters["seconds"] = lambda v: fmt_seconds(v, lang)
     env.filters["cell"] = lambda v, digits=4: fmt_cell(v, digits, lang)
     env.filters["pct"] = lambda v, digits=1: (fmt_number(100 * v, digits, lang) + ("٪" if lang == "fa" else "%")) if v is not None else "—"
     env.filters["digits"] = (lambda s: to_fa_digits(str(s))) if lang == "fa" else (lambda s: str(s))
