@@ -36,9 +36,10 @@ def fmt_number(value: Any, digits: int = 3, lang: str = "en") -> str:
 
 def fmt_seconds(value: Any, lang: str = "en") -> str:
     """A duration in seconds to one decimal; under 0.05 s reads "< 0.1" (never e-notation, which reads badly in fa)."""
-    if isinstance(value, (int, float)) and not isinstance(value, bool) and 0 <= value < 0.05:
-        return "< " + fmt_number(0.1, 1, lang)
-    return fmt_number(value, 1, lang)
+    if not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value):
+        return fmt_number(value, 1, lang)
+    text = "< 0.1" if 0 <= value < 0.05 else f"{value:,.1f}"
+    return to_fa_digits(text) if lang == "fa" else text
 
 
 def fmt_cell(value: Any, digits: int = 4, lang: str = "en") -> str:
