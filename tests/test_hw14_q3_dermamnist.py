@@ -12,7 +12,9 @@ import pytest
 from dlgrade.data import DATASETS, DataResolver, Dataset, Digest, Form
 from dlgrade.data.registry import DERMAMNIST_MD5
 from dlgrade.errors import DatasetError
+from dlgrade.grader.grade import evaluate_check
 from dlgrade.grader.properties import data_source_verified, range_by_data
+from dlgrade.grader.rubric import load_rubric
 from dlgrade.progress import Progress
 from dlgrade.results import TaskResult
 from dlgrade.tasks import hw14_q3_dermamnist as q3
@@ -279,6 +281,15 @@ def test_range_by_data_uses_the_ranges_of_the_data_used():
     assert not range_by_data(_result("dermamnist", "smoke", acc=0.8), "acc", RANGES)[0]  # no range: fail
     assert not range_by_data(_result("other", acc=0.6), "acc", RANGES)[0]
     assert not range_by_data(_result("standin"), "acc", RANGES)[0]
+
+
+def test_verdict_table_shows_the_range_a_data_aware_check_applied():
+    rubric = load_rubric("hw14.q3")
+    check = next(c for c in rubric.checks if c.prop == "range_by_data")
+    low, high = check.args["ranges"]["standin"]["quick"]
+    row = evaluate_check(check, _result("standin", **{check.args["metric"]: (low + high) / 2}), "quick")
+    assert row.passed and row.expected == f"[{low:g}, {high:g}]"
+    assert evaluate_check(check, _result("elsewhere"), "quick").expected == "range_by_data"  # no range applies
 
 
 def test_standin_cannot_pass_as_dermamnist():

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from dlgrade import results as results_mod
-from dlgrade.grader.properties import PROPERTIES
+from dlgrade.grader.properties import PROPERTIES, expected_text
 from dlgrade.grader.rubric import Check, Rubric, load_rubric
 from dlgrade.results import TaskResult, write_json_atomic
 
@@ -70,7 +70,7 @@ def evaluate_check(check: Check, result: TaskResult, profile: str) -> CheckResul
             passed, value, detail = PROPERTIES[check.prop](result, **check.args)
         except (KeyError, ValueError, TypeError, IndexError) as e:
             return done(False, None, check.prop, f"could not be checked: {e}")
-        return done(bool(passed), value, check.prop, detail)
+        return done(bool(passed), value, expected_text(result, check.prop, check.args), detail)
 
     if check.metric not in result.metrics:
         return done(False, None, _expected(check, profile), f"metric {check.metric!r} is missing from results.json")

@@ -99,6 +99,14 @@ def confusion_totals(result: TaskResult, pattern: str = "confusion", size_keys: 
 PROPERTIES["confusion_totals"] = confusion_totals
 
 
+def range_for_data(result: TaskResult, ranges: dict, source_metric: str = "data.source") -> tuple[float, float] | None:
+    """The ``[low, high]`` that ``ranges`` gives for the data ``result`` used and its profile (None if none)."""
+    source = result.metrics.get(source_metric)
+    by_profile = ranges.get(source) if isinstance(source, str) else None
+    pair = (by_profile or {}).get(result.provenance.get("profile", "quick"))
+    return None if pair is None else (float(pair[0]), float(pair[1]))
+
+
 def range_by_data(result: TaskResult, metric: str, ranges: dict, source_metric: str = "data.source") -> tuple[bool, Any, str]:
     """``metric`` lies in the range given for the data the run used and its profile.
 
@@ -110,14 +118,25 @@ def range_by_data(result: TaskResult, metric: str, ranges: dict, source_metric: 
     profile = result.provenance.get("profile", "quick")
     if source not in ranges:
         return False, None, f"{source_metric} is {source!r}; ranges exist only for {sorted(ranges)}"
-    if profile not in ranges[source]:
+    bounds = range_for_data(result, ranges, source_metric)
+    if bounds is None:
         return False, None, f"no range for {source} data in profile {profile!r}"
-    low, high = (float(v) for v in ranges[source][profile])
+    low, high = bounds
     value = result.metrics.get(metric)
     if not isinstance(value, (int, float)) or isinstance(value, bool) or not np.isfinite(value):
         return False, value, f"{metric} is {value!r}, not a finite number"
     ok = low <= value <= high
     return ok, value, f"{metric} = {value:.4g} {'inside' if ok else 'outside'} [{low:g}, {high:g}] ({source} data, {profile})"
+
+
+def expected_text(result: TaskResult, prop: str, args: dict) -> str:
+    """What a property check expects, for a verdict table: the range a ``range_by_data`` check applies
+    to this result, else the property's name."""
+    if prop == "range_by_data":
+        bounds = range_for_data(result, args.get("ranges") or {}, args.get("source_metric", "data.source"))
+        if bounds is not None:
+            return f"[{bounds[0]:g}, {bounds[1]:g}]"
+    return prop
 
 
 def data_source_verified(result: TaskResult, dataset: str, file: str, source_metric: str = "data.source",
