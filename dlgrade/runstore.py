@@ -138,6 +138,7 @@ def run_task(task: Task, profile: str = "quick", seed: int = 0, out: Path = Path
     ctx = Context(task_id=task.id, profile=profile, seed=seed, config=config, run_dir=run_dir,
                   data=data, progress=progress, overrides=dict(overrides or {}), fingerprint=key)
     _seed_everything(seed)
+    commit = git_commit()  # the code that runs: a long run may end after the checkout has moved on
     started = datetime.now(timezone.utc).isoformat(timespec="seconds")
     t0 = time.perf_counter()
     progress.log(f"running (profile {profile}, seed {seed})")
@@ -153,7 +154,7 @@ def run_task(task: Task, profile: str = "quick", seed: int = 0, out: Path = Path
         "durations_s": ctx.durations,
         "versions": parts["versions"],
         "data": {name: data.loaded[name].provenance for name in task.datasets if name in data.loaded},
-        "git_commit": git_commit(),
+        "git_commit": commit,
         "config": config,
     })
     missing = [f for f in result.figures.values() if not (run_dir / f).is_file()]

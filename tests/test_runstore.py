@@ -57,6 +57,20 @@ def test_changed_code_reruns(tmp_path, monkeypatch):
     assert not run(tmp_path).cached and CALLS["n"] == 2
 
 
+def test_provenance_names_the_commit_the_run_started_from(tmp_path, monkeypatch):
+    head = {"now": "a" * 40}
+    monkeypatch.setattr("dlgrade.runstore.git_commit", lambda: head["now"])
+
+    def run_while_checkout_moves(ctx):
+        head["now"] = "b" * 40 + "-dirty"  # someone commits or edits while a full run trains
+        return _counting_run(ctx)
+
+    task = Task(id="hw0.q1", title=COUNTING.title, datasets=(), module=__name__, run=run_while_checkout_moves,
+                configs=COUNTING.configs)
+    outcome = run_task(task, profile="smoke", out=tmp_path, progress=Progress("t", quiet=True))
+    assert outcome.result.provenance["git_commit"] == "a" * 40
+
+
 def test_corrupt_cached_results_are_rerun_not_trusted(tmp_path):
     CALLS["n"] = 0
     out = run(tmp_path)
