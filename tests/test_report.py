@@ -60,6 +60,13 @@ def test_persian_pdf_has_every_section_in_persian_with_persian_digits(pdfs):
     assert len(PERSIAN_DIGITS & set(text)) >= 5, "tables and text should use Persian digits"
 
 
+def test_persian_tables_name_strategies_in_persian(pdfs):
+    html = (pdfs["fa"].parent / "report-fa.html").read_text(encoding="utf-8")
+    assert ">سه‌تایی تصادفی</td>" in html and ">نیمه‌سخت در دسته</td>" in html
+    assert ">random triplets</td>" not in html and ">batch-semi-hard</td>" not in html
+    assert ">random triplets</td>" in (pdfs["en"].parent / "report-en.html").read_text(encoding="utf-8")
+
+
 def test_pdfs_have_the_same_structure(pdfs):
     import pdfplumber
 
