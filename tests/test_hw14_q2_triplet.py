@@ -168,3 +168,28 @@ def test_mean_sq_distance_matches_pairs_and_detects_collapse():
     pairs = [((emb[i] - emb[j]) ** 2).sum() for i in range(7) for j in range(7) if i != j]
     assert q2.mean_sq_distance(emb) == pytest.approx(np.mean(pairs))
     assert q2.mean_sq_distance(np.ones((5, 10))) == 0.0
+
+
+def test_an_interrupted_run_keeps_the_strategies_it_finished(tmp_path, monkeypatch):
+    from dlgrade.progress import Progress
+    from dlgrade.runstore import run_task
+
+    real, calls, histories = q2.train_strategy, [], {}
+
+    def ends_before_semi_hard_once(ctx, strategy, *args):
+        if strategy == "batch_semi_hard" and "stopped" not in calls:
+            calls.append("stopped")
+            raise RuntimeError("the session ended")
+        calls.append(strategy)
+        embed, hist, seconds = real(ctx, strategy, *args)
+        histories[strategy] = hist
+        return embed, hist, seconds
+
+    monkeypatch.setattr(q2, "train_strategy", ends_before_semi_hard_once)
+    with pytest.raises(RuntimeError, match="session ended"):
+        run_task(q2.TASK, "smoke", 0, tmp_path, progress=Progress("t", quiet=True))
+    outcome = run_task(q2.TASK, "smoke", 0, tmp_path, progress=Progress("t", quiet=True))
+    assert calls == ["random", "batch_hard", "stopped", "batch_semi_hard"]  # the second run trained only what was left
+    assert outcome.result.facts["history"]["random"] == histories["random"]
+    assert outcome.result.metrics["random.knn1_accuracy"] == pytest.approx(histories["random"]["knn1_accuracy"][-1])
+    assert len(list((outcome.run_dir / "strategies").iterdir())) == 3

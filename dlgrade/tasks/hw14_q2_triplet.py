@@ -20,12 +20,13 @@ Mining losses are written with TensorFlow ops; brute-force NumPy versions
 
 from __future__ import annotations
 
+import json
 import time
 
 import numpy as np
 
 from dlgrade.reports import plots
-from dlgrade.results import TaskResult
+from dlgrade.results import TaskResult, write_json_atomic
 from dlgrade.tasks.base import Context, Task
 
 MARGIN = 0.4
@@ -366,6 +367,32 @@ def train_strategy(ctx: Context, strategy: str, x_tr, y_tr, x_te, y_te, tri_tr, 
     return embed, hist, seconds
 
 
+def train_or_resume(ctx: Context, strategy: str, *data, epochs: int):
+    """``train_strategy``, keeping each finished strategy in the run folder under the run's fingerprint.
+
+    A full run takes about an hour per strategy on a CPU; when one is interrupted, running it again
+    (same code, data, profile and seed, so the same fingerprint) loads the strategies it finished
+    instead of training them again. ``--force`` empties the folder and starts over.
+    """
+    import keras
+
+    if not ctx.fingerprint:  # nothing identifies the run: train, keep nothing
+        return train_strategy(ctx, strategy, *data, epochs)
+    folder = ctx.run_dir / "strategies" / f"{ctx.fingerprint[:16]}-{strategy}"
+    weights, saved = folder / "embedding.weights.h5", folder / "history.json"
+    if weights.is_file() and saved.is_file():
+        embed = ctx.impl("build_embedding_net", build_embedding_net)()
+        embed.load_weights(weights)
+        kept = json.loads(saved.read_text())
+        ctx.progress.log(f"{strategy}: finished by an earlier run with this fingerprint; loaded from {folder}")
+        return embed, kept["history"], kept["seconds"]
+    embed, hist, seconds = train_strategy(ctx, strategy, *data, epochs)
+    folder.mkdir(parents=True, exist_ok=True)
+    embed.save_weights(weights)
+    write_json_atomic(saved, {"history": hist, "seconds": seconds, "keras": keras.__version__})
+    return embed, hist, seconds
+
+
 # ---------------------------------------------------------------- plots
 def plot_curves(histories: dict, path) -> None:
     """Three panels, one line per strategy: test random-triplet loss, active share of train random triplets, 1-NN accuracy."""
@@ -430,7 +457,7 @@ def run(ctx: Context) -> TaskResult:
     histories, seconds, embeds, finals = {}, {}, {}, {}
     for s in STRATEGIES:
         with ctx.timed(f"train {s}"):
-            embed, hist, sec = train_strategy(ctx, s, x_tr, y_tr, x_te, y_te, tri_tr, tri_te, epochs)
+            embed, hist, sec = train_or_resume(ctx, s, x_tr, y_tr, x_te, y_te, tri_tr, tri_te, epochs=epochs)
         histories[s], seconds[s] = hist, sec
         e_tr, e_te = embed.predict(x_tr, batch_size=2048, verbose=0), embed.predict(x_te, batch_size=2048, verbose=0)
         embeds[s] = (e_tr, e_te)
