@@ -6,7 +6,6 @@ import argparse
 import os
 import signal
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 
 from dlgrade.errors import DlgradeError, UsageError
@@ -22,9 +21,11 @@ def _common(p: argparse.ArgumentParser) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="dlgrade", description="Re-run, grade and report the deep-learning homework questions.")
+    parser.add_argument("--course", type=Path, action="append", default=[], metavar="DIR",
+                        help="a course folder of questions to add or override (repeatable; also DLGRADE_COURSE)")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    sub.add_parser("list", help="list the questions (tasks)")
+    sub.add_parser("list", help="list the questions and where each comes from")
 
     p = sub.add_parser("run", help="run tasks and grade them")
     p.add_argument("tasks", nargs="*", metavar="TASK", help="task ids, e.g. hw14.q4")
@@ -83,92 +84,55 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def cmd_list(args) -> int:
-    from dlgrade.tasks import all_tasks
+    from dlgrade.questions import all_questions
 
-    for t in all_tasks():
-        print(f"{t.id:8s} {t.title['en']}  [data: {', '.join(t.datasets) or '-'}]")
+    for q in all_questions():
+        print(f"{q.id:8s} {q.title['en']}  [data: {', '.join(q.datasets) or '-'}; from {q.origin}]")
     return 0
 
 
 def _selected_tasks(ids: list[str] | None, all_flag: bool = True):
-    from dlgrade.tasks import all_tasks, get_task
+    from dlgrade.questions import all_questions, get_question
 
     if ids:
-        return [get_task(t) for t in ids]
+        return [get_question(t) for t in ids]
     if all_flag:
-        return all_tasks()
-    raise UsageError("name at least one task (see `dlgrade list`) or pass --all")
-
-
-@dataclass
-class TaskFailure:
-    """A task that could not run; the report shows it instead of stopping."""
-
-    task_id: str
-    error: str
-
-
-def run_and_grade(tasks, args) -> tuple[list, list[TaskFailure]]:
-    """Run each task (cache permitting), write grade.json and print the verdicts.
-
-    A task that fails (missing data, a crash) is reported and the others still run.
-    Returns the ``(outcome, grade)`` pairs and the failures.
-    """
-    import traceback
-
-    from dlgrade.grader import format_table, grade_run_dir
-    from dlgrade.runstore import run_dir_for, run_task
-
-    outcomes, failures = [], []
-    for task in tasks:
-        try:
-            outcome = run_task(task, args.profile, args.seed, args.out, args.force)
-        except DlgradeError as e:
-            failures.append(TaskFailure(task.id, str(e)))
-            print(f"dlgrade: {task.id} could not run: {e}", file=sys.stderr)
-            continue
-        except Exception as e:  # a crash in one task must not lose the others' results
-            log = run_dir_for(args.out, args.profile, task.id) / "error.log"
-            log.parent.mkdir(parents=True, exist_ok=True)
-            log.write_text(traceback.format_exc(), encoding="utf-8")
-            failures.append(TaskFailure(task.id, f"{type(e).__name__}: {e} (traceback in {log})"))
-            print(f"dlgrade: {task.id} crashed: {type(e).__name__}: {e}; traceback in {log}", file=sys.stderr)
-            continue
-        grade = grade_run_dir(outcome.run_dir)
-        print(format_table(grade))
-        outcomes.append((outcome, grade))
-    return outcomes, failures
+        return all_questions()
+    raise UsageError("name at least one question (see `dlgrade list`) or pass --all")
 
 
 def cmd_run(args) -> int:
-    outcomes, failures = run_and_grade(_selected_tasks(args.tasks, args.all), args)
-    if failures:
+    from dlgrade.pipeline import run_questions
+
+    ran, failed = run_questions(_selected_tasks(args.tasks, args.all), args.profile, args.seed, args.out, args.force)
+    if failed:
         return 2
-    return 0 if all(g.passed for _, g in outcomes) else 1
+    return 0 if all(r.grade.passed for r in ran) else 1
 
 
 def _grading_limits(args):
-    from dlgrade.grader.sandbox import Limits
+    from dlgrade.autograde.sandbox import Limits
 
     return Limits(wall_s=args.timeout, memory_mb=args.memory_mb, run_wall_s=args.run_timeout)
 
 
 def cmd_grade(args) -> int:
-    from dlgrade.grader import format_table, grade_run_dir
+    from dlgrade.pipeline import grade_path
+    from dlgrade.rubric import format_table
 
     if args.submission or args.batch:
         return cmd_grade_students(args)
     if args.run_dir is None:
         raise UsageError("give RUN_DIR, --submission DIR or --batch SUBMISSIONS_DIR")
-    grade = grade_run_dir(args.run_dir, args.rubric)
+    grade = grade_path(args.run_dir, args.rubric)
     print(format_table(grade))
     return 0 if grade.passed else 1
 
 
 def cmd_grade_students(args) -> int:
-    from dlgrade.grader import sandbox
-    from dlgrade.grader.batch import grade_batch
-    from dlgrade.grader.submission import STAGES
+    from dlgrade.autograde import sandbox
+    from dlgrade.autograde.submission import STAGES, format_submission
+    from dlgrade.pipeline import grade_one_student, grade_students
 
     tasks = _selected_tasks(args.tasks, all_flag=False) if args.tasks else None
     stages = ("unit",) if args.no_run else STAGES
@@ -182,26 +146,17 @@ def cmd_grade_students(args) -> int:
     signal.signal(signal.SIGTERM, stop)
     print("sandbox: " + "; ".join(sandbox.describe().splitlines()))
     if args.batch:
-        outcome = grade_batch(args.batch, out, tasks, args.profile, args.seed, args.jobs, _grading_limits(args), stages, langs)
+        outcome = grade_students(args.batch, out, tasks, args.profile, args.seed, args.jobs, _grading_limits(args), stages, langs)
         print(f"gradebook: {outcome.gradebook}  ({len(outcome.grades)} students, {outcome.elapsed_s:.1f} s)")
         return 0
-    from dlgrade.grader.batch import _safe
-    from dlgrade.grader.feedback import gradescope, write_pdf
-    from dlgrade.grader.submission import format_submission, grade_submission
-    from dlgrade.results import write_json_atomic
-
-    g = grade_submission(args.submission, tasks, args.profile, args.seed, _grading_limits(args), stages)
+    g, target = grade_one_student(args.submission, out, tasks, args.profile, args.seed, _grading_limits(args), stages, langs)
     print(format_submission(g))
-    target = out / _safe(g.student)
-    write_json_atomic(target / "grade.json", g.to_dict())
-    write_json_atomic(target / "results.json", gradescope(g))
-    for lang in langs:
-        print(f"wrote {write_pdf(g, lang, target / f'feedback-{lang}.pdf')}")
+    print(f"wrote {target}")
     return 0 if g.total and g.earned == g.total else 1
 
 
 def cmd_handout(args) -> int:
-    from dlgrade.grader.handout import write_handout
+    from dlgrade.autograde.handout import write_handout
 
     tasks = _selected_tasks(args.tasks) if args.tasks else None
     for path in write_handout(args.out_dir, tasks):
@@ -210,24 +165,24 @@ def cmd_handout(args) -> int:
 
 
 def cmd_calibrate(args) -> int:
-    from dlgrade.grader.calibrate import calibrate, format_proposals
-    from dlgrade.tasks import get_task
+    from dlgrade.autograde.calibrate import calibrate, format_proposals
+    from dlgrade.questions import get_question
 
-    task = get_task(args.task)
-    props = calibrate(task.id, args.seeds, args.profile, args.k, args.out, args.all_metrics, args.min_halfwidth, args.force)
+    task = get_question(args.task)
+    props = calibrate(task, args.seeds, args.profile, args.k, args.out, args.all_metrics, args.min_halfwidth, args.force)
     print(format_proposals(props, task.id, args.profile, args.k))
     return 0
 
 
 def cmd_report(args) -> int:
-    from dlgrade.reports.render import write_reports
+    from dlgrade.pipeline import make_report
 
-    outcomes, failures = run_and_grade(_selected_tasks(args.tasks), args)
     langs = ("fa", "en") if args.lang == "both" else (args.lang,)
-    for path in write_reports(outcomes, args.out, args.profile, langs, keep_html=args.html, failures=failures):
+    paths, failures = make_report(_selected_tasks(args.tasks), args.profile, args.seed, args.out, args.force, langs, args.html)
+    for path in paths:
         print(f"wrote {path}")
     if failures:
-        print(f"dlgrade: {len(failures)} task(s) could not run: {', '.join(f.task_id for f in failures)}; "
+        print(f"dlgrade: {len(failures)} question(s) could not run: {', '.join(f.question.id for f in failures)}; "
               "their sections in the report say why", file=sys.stderr)
         return 2
     return 0
@@ -276,6 +231,10 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     args = build_parser().parse_args(argv)
     try:
+        if args.course:
+            from dlgrade.questions import set_courses
+
+            set_courses(args.course)
         return COMMANDS[args.command](args)
     except DlgradeError as e:
         print(f"dlgrade: error: {e}", file=sys.stderr)

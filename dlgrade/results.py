@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import os
 import tempfile
 from dataclasses import dataclass, field
@@ -19,6 +20,36 @@ from dlgrade.errors import ResultsError
 
 SCHEMA_VERSION = 1
 RESULTS_FILE = "results.json"
+SPLITS = ("train", "val", "test")
+_METRIC_PART = re.compile(r"^[a-z0-9_@]+$")
+
+
+def metric_name_problem(name: str) -> str | None:
+    """Why ``name`` breaks the metric naming rule, or None when it follows it.
+
+    The rule: lower-case dotted parts; a value measured on a data split is named
+    ``<phase>.<split>.<measure>`` with the split (``train``, ``val``, ``test``) as a part of its own,
+    never folded into another part (``retrain.val.accuracy``, not ``retrain.val_accuracy``).
+
+        >>> metric_name_problem("retrain.test.accuracy") is None
+        True
+        >>> metric_name_problem("retrain.test_accuracy")
+        "part 'test_accuracy' folds the split 'test' into a name: make 'test' a part of its own (<phase>.<split>.<measure>)"
+    """
+    parts = name.split(".")
+    if len(parts) < 2 or not all(_METRIC_PART.match(p) for p in parts):
+        return "expected lower-case dotted parts of letters, digits and underscores, at least two (phase.measure)"
+    for p in parts:
+        tokens = p.split("_")
+        hit = next((t for t in tokens if t in SPLITS or t == "validation"), None)
+        if hit and p != hit:
+            return f"part {p!r} folds the split {hit!r} into a name: make {hit!r} a part of its own (<phase>.<split>.<measure>)"
+    splits = [i for i, p in enumerate(parts) if p in SPLITS]
+    if len(splits) > 1:
+        return f"more than one split in {name!r}"
+    if splits and (splits[0] == 0 or splits[0] == len(parts) - 1):
+        return f"the split {parts[splits[0]]!r} needs a phase before it and a measure after it"
+    return None
 
 
 @dataclass

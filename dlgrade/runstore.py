@@ -1,15 +1,13 @@
-"""The run store: runs a task, records provenance, and serves unchanged runs from cache.
+"""The run store: runs a question, records provenance, and serves unchanged runs from cache.
 
-Each run lives in ``OUT/runs/<profile>/<task>/`` with its ``results.json`` and
-artifacts. A run is reused when its *fingerprint* is unchanged: the task's source
-code (and the shared task helpers), its config, the profile, the seed, the data
-checksums and the library versions.
+Each run lives in ``OUT/runs/<profile>/<question>/`` with its ``results.json`` and artifacts. A run is
+reused when its *fingerprint* is unchanged: the question folder's code and the kit's, its config, the
+profile, the seed, the data checksums and the library versions.
 """
 
 from __future__ import annotations
 
 import hashlib
-import importlib
 import json
 import platform
 import shutil
@@ -19,19 +17,21 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
-from typing import Callable
+from typing import Any
 
 from dlgrade import __version__
 from dlgrade import results as results_mod
 from dlgrade.data import DataResolver
 from dlgrade.errors import ResultsError
-from dlgrade.profiles import check_profile, config_for
+from dlgrade.kit.question import Context, Question
+from dlgrade.kit.runner import StepReport, in_process, run_steps
+from dlgrade.kit.seeds import Seeds
+from dlgrade.profiles import check_profile
 from dlgrade.progress import Progress
 from dlgrade.results import TaskResult
-from dlgrade.tasks.base import Context, Task
 
 LIBRARIES = ("numpy", "tensorflow", "keras", "keras-tuner", "scikit-learn", "gensim", "matplotlib", "jinja2", "weasyprint")
-TASKS_DIR = Path(__file__).parent / "tasks"
+KIT_DIR = Path(__file__).resolve().parent / "kit"
 
 
 def library_versions() -> dict[str, str]:
@@ -58,26 +58,25 @@ def git_commit() -> str | None:
         return None
 
 
-def code_digest(task: Task) -> str:
-    """sha256 of the task's module source and of the shared task helpers (``tasks/_*.py``, ``tasks/base.py``)."""
-    module = importlib.import_module(task.module)
-    files = [Path(module.__file__)] + sorted(TASKS_DIR.glob("_*.py")) + [TASKS_DIR / "base.py"]
+def code_digest(question: Question) -> str:
+    """sha256 of the question folder's Python files and of the kit's."""
+    files = sorted(Path(question.folder).rglob("*.py")) + sorted(KIT_DIR.glob("*.py"))
     h = hashlib.sha256()
     for f in files:
         h.update(f.name.encode() + b"\0" + f.read_bytes() + b"\0")
     return h.hexdigest()
 
 
-def fingerprint(task: Task, profile: str, seed: int, config: dict, data: DataResolver,
+def fingerprint(question: Question, profile: str, seed: int, config: dict, data: DataResolver,
                 overrides_digest: str = "") -> tuple[str, dict]:
     """The cache key of a run and the pieces it was made from."""
     parts = {
-        "task": task.id,
-        "code": code_digest(task),
+        "task": question.id,
+        "code": code_digest(question),
         "config": config,
         "profile": profile,
         "seed": seed,
-        "data": {name: data.fingerprint(name) for name in task.datasets},
+        "data": {name: data.fingerprint(name) for name in question.datasets},
         "versions": library_versions(),
         "overrides": overrides_digest,
     }
@@ -90,37 +89,38 @@ class RunOutcome:
     result: TaskResult
     run_dir: Path
     cached: bool
+    steps: StepReport | None = None
 
 
-def run_dir_for(out: Path, profile: str, task_id: str) -> Path:
-    return Path(out) / "runs" / profile / task_id
+def run_dir_for(out: Path, profile: str, question_id: str) -> Path:
+    return Path(out) / "runs" / profile / question_id
 
 
-def run_task(task: Task, profile: str = "quick", seed: int = 0, out: Path = Path("out"), force: bool = False,
-             data: DataResolver | None = None, progress: Progress | None = None,
-             overrides: dict[str, Callable] | None = None, overrides_digest: str = "",
-             run_dir: Path | None = None) -> RunOutcome:
-    """Run ``task`` (or reuse its cached run) and write ``results.json``.
+def run_question(question: Question, profile: str = "quick", seed: int = 0, out: Path = Path("out"), force: bool = False,
+                 data: DataResolver | None = None, progress: Progress | None = None, fns: Any = None,
+                 overrides_digest: str = "", run_dir: Path | None = None, keep_going: bool = False) -> RunOutcome:
+    """Run ``question`` (or reuse its cached run) and write ``results.json``.
 
     Args:
-        task: the task to run.
+        question: the question to run.
         profile: ``smoke``, ``quick`` or ``full``.
         seed: seed for every random choice of the run.
-        out: output root; the run goes to ``out/runs/<profile>/<task>``.
+        out: output root; the run goes to ``out/runs/<profile>/<question>``.
         force: re-run from scratch even when a cached run matches (the run folder is emptied first;
             without it, an interrupted run's resumable state, e.g. a tuner's trials, is reused).
         data: dataset resolver (a default one when omitted).
         progress: progress reporter (a default one when omitted).
-        overrides: student functions to swap in (grading).
-        overrides_digest: what identifies the overrides in the cache key.
-        run_dir: explicit run folder (grading runs).
+        fns: the module (or namespace) whose functions the training steps call; default: the reference.
+        overrides_digest: what identifies ``fns`` in the cache key when they are not the reference.
+        run_dir: explicit run folder.
+        keep_going: a failed step skips the steps that need it instead of stopping the run (grading).
     """
     check_profile(profile)
-    progress = progress or Progress(task.id)
+    progress = progress or Progress(question.id)
     data = data or DataResolver(progress=progress.child("data"))
-    config = config_for(task.configs, profile, task.id)
-    run_dir = Path(run_dir) if run_dir else run_dir_for(out, profile, task.id)
-    key, parts = fingerprint(task, profile, seed, config, data, overrides_digest)
+    config = question.config(profile)
+    run_dir = Path(run_dir) if run_dir else run_dir_for(out, profile, question.id)
+    key, parts = fingerprint(question, profile, seed, config.to_dict(), data, overrides_digest)
 
     if not force and (run_dir / results_mod.RESULTS_FILE).is_file():
         try:
@@ -135,16 +135,18 @@ def run_task(task: Task, profile: str = "quick", seed: int = 0, out: Path = Path
     if force and run_dir.exists():
         shutil.rmtree(run_dir)  # a forced run starts clean: no resumed tuner state, no stale figures
     run_dir.mkdir(parents=True, exist_ok=True)
-    ctx = Context(task_id=task.id, profile=profile, seed=seed, config=config, run_dir=run_dir,
-                  data=data, progress=progress, overrides=dict(overrides or {}), fingerprint=key)
+    ctx = Context(question=question, profile=profile, seed=seed, config=config, seeds=Seeds(seed, question.seed_offsets),
+                  run_dir=run_dir, data=data, progress=progress, fingerprint=key)
     _seed_everything(seed)
     commit = git_commit()  # the code that runs: a long run may end after the checkout has moved on
     started = datetime.now(timezone.utc).isoformat(timespec="seconds")
     t0 = time.perf_counter()
     progress.log(f"running (profile {profile}, seed {seed})")
-    result = task.run(ctx)
+    report = run_steps(question, ctx, in_process(question, ctx, fns if fns is not None else question.module("reference")),
+                       keep_going=keep_going)
     duration = time.perf_counter() - t0
-    result.task = task.id
+    result = ctx.result
+    result.task = question.id
     result.provenance.update({
         "profile": profile,
         "seed": seed,
@@ -153,16 +155,17 @@ def run_task(task: Task, profile: str = "quick", seed: int = 0, out: Path = Path
         "duration_s": round(duration, 3),
         "durations_s": ctx.durations,
         "versions": parts["versions"],
-        "data": {name: data.loaded[name].provenance for name in task.datasets if name in data.loaded},
+        "data": {name: data.loaded[name].provenance for name in question.datasets if name in data.loaded},
         "git_commit": commit,
-        "config": config,
+        "config": config.to_dict(),
+        "steps": report.to_dict(),
     })
     missing = [f for f in result.figures.values() if not (run_dir / f).is_file()]
     if missing:
-        raise ResultsError(f"task {task.id} listed figures it did not write: {missing}")
+        raise ResultsError(f"question {question.id} listed figures it did not write: {missing}")
     results_mod.save(result, run_dir)
     progress.log(f"done in {duration:.1f} s -> {run_dir / results_mod.RESULTS_FILE}")
-    return RunOutcome(result, run_dir, False)
+    return RunOutcome(result, run_dir, False, report)
 
 
 def _seed_everything(seed: int) -> None:

@@ -1,27 +1,58 @@
-"""Render the Persian and English reports: Jinja2 -> HTML -> WeasyPrint PDF."""
+"""Render the Persian and English reports: Jinja2 -> HTML -> WeasyPrint PDF.
+
+The report is the last consumer of the data: it receives :class:`Section` records (results, grades and the
+question's template folder) and never loads rubrics or imports questions itself.
+"""
 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from functools import partial
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence
 
 import jinja2
 
 from dlgrade import __version__
-from dlgrade.grader.rubric import load_rubric
-from dlgrade.reports.i18n import PROFILE_DESC, WORDS
 from dlgrade.reports.numbers import fmt_cell, fmt_number, fmt_seconds, to_fa_digits
+from dlgrade.words import CATALOG, LANGS
 
-TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
-LANGS = ("fa", "en")
+TEMPLATES = Path(__file__).resolve().parent / "templates"
 
 
-def environment(lang: str) -> jinja2.Environment:
-    """A Jinja environment whose filters format numbers for ``lang``."""
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)), autoescape=jinja2.select_autoescape(["j2", "html"]),
+@dataclass
+class Section:
+    """One question's part of the report.
+
+    Attributes:
+        id, slug: the question's id and slug.
+        titles: ``{"en": ..., "fa": ...}``.
+        templates: the question's template folder (``section.html.j2``, ``discussion.<lang>.html.j2``).
+        result, grade, run_dir, cached: the run and its grade (None when it could not run).
+        error: why the question could not run.
+        points: the rubric's total for the profile (the denominator, also when the question could not run).
+    """
+
+    id: str
+    slug: str
+    titles: Mapping[str, str]
+    templates: Path
+    result: Any = None
+    grade: Any = None
+    run_dir: Path | None = None
+    cached: bool = False
+    error: str | None = None
+    points: float = 0.0
+    extra: dict = field(default_factory=dict)
+
+
+def environment(lang: str, sections: Sequence[Section] = ()) -> jinja2.Environment:
+    """A Jinja environment whose filters format numbers for ``lang``; each section's templates are reachable
+    under its slug (``hw6_q1/section.html.j2``)."""
+    loader = jinja2.ChoiceLoader([jinja2.FileSystemLoader(str(TEMPLATES)),
+                                  jinja2.PrefixLoader({s.slug: jinja2.FileSystemLoader(str(s.templates)) for s in sections})])
+    env = jinja2.Environment(loader=loader, autoescape=jinja2.select_autoescape(["j2", "html"]),
                              undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
     env.filters["num"] = lambda v, digits=3: fmt_number(v, digits, lang)
     env.filters["seconds"] = lambda v: fmt_seconds(v, lang)
@@ -29,66 +60,70 @@ def environment(lang: str) -> jinja2.Environment:
     env.filters["pct"] = lambda v, digits=1: (fmt_number(100 * v, digits, lang) + ("٪" if lang == "fa" else "%")) if v is not None else "—"
     env.filters["digits"] = (lambda s: to_fa_digits(str(s))) if lang == "fa" else (lambda s: str(s))
     env.globals["lang"] = lang
-    env.globals["w"] = WORDS[lang]
+    env.globals["w"] = CATALOG.view(lang, "report")
     return env
 
 
-def section_context(outcome, grade, lang: str) -> dict[str, Any]:
-    from dlgrade.tasks import get_task
+def section_context(s: Section, lang: str) -> dict[str, Any]:
+    """What a question's templates see: ``m`` (metrics), ``t`` (tables), ``facts``, ``fig(name)``, ``word(key)``
+    (the question's words, then the global ones) and ``label(code, kind)`` (a code's word when there is one)."""
+    word = CATALOG.lookup(lang, s.id, "")
 
-    result = outcome.result
-    task = get_task(result.task)
-    return {
-        "task": task, "title": task.title[lang], "anchor": task.slug, "result": result, "m": result.metrics,
-        "t": result.tables, "facts": result.facts, "grade": grade, "run_dir": outcome.run_dir.resolve(),
-        "cached": outcome.cached, "partial": f"partials/{task.slug}.{lang}.html.j2",
-        "fig": lambda name: (outcome.run_dir.resolve() / result.figures[name]).as_uri(),
-    }
+    def label(code: Any, kind: str) -> Any:
+        if not isinstance(code, str):
+            return code
+        for key in (f"{s.id}.{kind}.{code}", f"{kind}.{code}"):
+            if CATALOG.has(key):
+                return CATALOG.text(key, lang)
+        return code
+
+    ctx: dict[str, Any] = {"section": s, "task_id": s.id, "title": s.titles[lang], "anchor": s.slug, "word": word,
+                           "label": label, "error": s.error}
+    if s.result is not None:
+        run_dir = Path(s.run_dir).resolve()
+        ctx.update({"result": s.result, "m": s.result.metrics, "t": s.result.tables, "facts": s.result.facts,
+                    "grade": s.grade, "cached": s.cached, "structure": f"{s.slug}/section.html.j2",
+                    "discussion": f"{s.slug}/discussion.{lang}.html.j2",
+                    "fig": lambda name: (run_dir / s.result.figures[name]).as_uri(), **s.extra})
+    return ctx
 
 
-def failure_context(failure, lang: str) -> dict[str, Any]:
-    from dlgrade.tasks import get_task
-
-    task = get_task(failure.task_id)
-    return {"task": task, "title": task.title[lang], "anchor": task.slug, "error": failure.error}
-
-
-def render_html(outcomes: Sequence, profile: str, lang: str, failures: Sequence = ()) -> str:
-    from dlgrade.tasks import all_tasks
-
-    env = environment(lang)
-    order = {t.id: i for i, t in enumerate(all_tasks())}
-    sections = [section_context(o, g, lang) for o, g in outcomes] + [failure_context(f, lang) for f in failures]
-    sections.sort(key=lambda s: order.get(s["task"].id, len(order)))
+def render_html(sections: Sequence[Section], profile: str, lang: str) -> str:
+    env = environment(lang, sections)
+    ran = [s for s in sections if s.grade is not None]
     return env.get_template("report.html.j2").render(
-        sections=sections, profile=profile, profile_desc=PROFILE_DESC[lang][profile], version=__version__,
+        sections=[section_context(s, lang) for s in sections], profile=profile,
+        profile_desc=CATALOG.text(f"profile.{profile}", lang), version=__version__,
         generated=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-        earned=sum(g.earned for _, g in outcomes),
-        total=sum(g.total for _, g in outcomes) + sum(load_rubric(f.task_id).total_points(profile) for f in failures),
+        earned=sum(s.grade.earned for s in ran), total=sum(s.points for s in sections),
         css=(TEMPLATES / "report.css").as_uri(),
     )
 
 
-def write_reports(outcomes: Sequence, out: Path, profile: str, langs: Sequence[str] = LANGS, keep_html: bool = False,
-                  failures: Sequence = ()) -> list[Path]:
-    """Write ``out/report-<lang>.pdf`` for each language; returns the paths.
-
-    ``failures`` (tasks that could not run) get a section saying why instead of results.
-    """
+def write_pdf(html: str, path: Path, base_url: Path) -> Path:
+    """Write ``html`` as a PDF at ``path`` atomically."""
     from weasyprint import HTML
 
     logging.getLogger("weasyprint").setLevel(logging.ERROR)
     logging.getLogger("fontTools").setLevel(logging.ERROR)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".pdf.tmp")
+    HTML(string=html, base_url=str(Path(base_url).resolve())).write_pdf(tmp)
+    tmp.replace(path)
+    return path
+
+
+def write_reports(sections: Sequence[Section], out: Path, profile: str, langs: Sequence[str] = LANGS,
+                  keep_html: bool = False) -> list[Path]:
+    """Write ``out/report-<lang>.pdf`` for each language; returns the paths. Sections whose question could
+    not run say why instead of showing results."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     written = []
     for lang in langs:
-        html = render_html(outcomes, profile, lang, failures)
+        html = render_html(sections, profile, lang)
         if keep_html:
             (out / f"report-{lang}.html").write_text(html, encoding="utf-8")
-        pdf = out / f"report-{lang}.pdf"
-        tmp = pdf.with_suffix(".pdf.tmp")
-        HTML(string=html, base_url=str(out.resolve())).write_pdf(tmp)
-        tmp.replace(pdf)
-        written.append(pdf)
+        written.append(write_pdf(html, out / f"report-{lang}.pdf", out))
     return written

@@ -1,0 +1,109 @@
+"""Calibrated ranges: ``dlgrade calibrate TASK --seeds N --profile P``.
+
+Runs the reference implementation with seeds ``0..N-1`` (cached runs are reused), collects every
+numeric metric, and proposes a range ``[mean - k*std, mean + k*std]`` for each metric the task's
+rubric checks (or every metric with ``--all-metrics``), shown beside the values measured and the
+rubric's current range, plus a YAML snippet with the measurements as comments.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from dlgrade.rubric import load_rubric
+from dlgrade.text import text_table
+
+
+@dataclass
+class Proposal:
+    metric: str
+    values: list[float]
+    mean: float
+    std: float
+    low: float
+    high: float
+    current: tuple[float, float] | None
+    check_id: str | None
+
+    @property
+    def current_covers(self) -> bool | None:
+        if self.current is None:
+            return None
+        return all(self.current[0] <= v <= self.current[1] for v in self.values)
+
+
+def _bounds(metric: str, values: list[float]) -> tuple[float | None, float | None]:
+    """Natural limits of a metric: [0, 1] for accuracies and other fractions, >= 0 for counts/losses/errors."""
+    last = metric.split(".")[-1]
+    if any(s in last for s in ("accuracy", "precision", "recall", "f1", "fraction", "share")):
+        return 0.0, 1.0
+    if all(v >= 0 for v in values) and any(s in last for s in ("loss", "error", "diff", "count", "trials", "samples", "mean", "time")):
+        return 0.0, None
+    return None, None
+
+
+def propose(metric: str, values: list[float], k: float, min_halfwidth: float = 0.0) -> tuple[float, float, float, float]:
+    arr = np.asarray(values, dtype=np.float64)
+    mean = float(arr.mean())
+    std = float(arr.std(ddof=1)) if len(arr) > 1 else 0.0
+    half = max(k * std, min_halfwidth, abs(mean) * 1e-9)
+    low, high = mean - half, mean + half
+    lo_b, hi_b = _bounds(metric, values)
+    if lo_b is not None:
+        low = max(low, lo_b)
+    if hi_b is not None:
+        high = min(high, hi_b)
+    return mean, std, low, high
+
+
+def calibrate(task, seeds: int, profile: str, k: float = 3.0, out: Path = Path("out/calibrate"),
+              all_metrics: bool = False, min_halfwidth: float = 0.0, force: bool = False,
+              log: Callable[[str], None] = print) -> list[Proposal]:
+    """Run ``task`` (a Question) with seeds ``0..seeds-1`` and propose ranges for its rubric's metrics."""
+    from dlgrade.progress import Progress
+    from dlgrade.runstore import run_question
+
+    if seeds < 2:
+        from dlgrade.errors import UsageError
+
+        raise UsageError("--seeds must be at least 2 to measure a spread")
+    rubric = load_rubric(task.rubric_path)
+    ranged = {c.metric: c for c in rubric.checks if c.kind == "range" and profile in c.profiles}
+    values: dict[str, list[float]] = {}
+    for seed in range(seeds):
+        outcome = run_question(task, profile, seed, Path(out) / f"seed{seed}", force=force, progress=Progress(task.id, plain=True))
+        log(f"seed {seed}: {'cached' if outcome.cached else 'ran'} in {outcome.result.provenance.get('duration_s', 0):.1f} s")
+        for name, v in outcome.result.metrics.items():
+            if isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v):
+                values.setdefault(name, []).append(float(v))
+    names = [m for m in values if all_metrics or m in ranged]
+    proposals = []
+    for m in names:
+        if len(values[m]) != seeds:
+            continue
+        mean, std, low, high = propose(m, values[m], k, min_halfwidth)
+        check = ranged.get(m)
+        proposals.append(Proposal(m, values[m], mean, std, low, high, check.ranges.get(profile) if check else None,
+                                  check.id if check else None))
+    return proposals
+
+
+def format_proposals(props: list[Proposal], task_id: str, profile: str, k: float) -> str:
+    rows = [("metric", "check", "values (per seed)", "mean", "std", f"proposed (mean ± {k:g}·std)", "current", "covers all?")]
+    for p in props:
+        rows.append((p.metric, p.check_id or "-", ", ".join(f"{v:.4g}" for v in p.values), f"{p.mean:.4g}", f"{p.std:.3g}",
+                     f"[{p.low:.4g}, {p.high:.4g}]", f"[{p.current[0]:g}, {p.current[1]:g}]" if p.current else "-",
+                     {None: "-", True: "yes", False: "NO"}[p.current_covers]))
+    lines = [text_table(rows)]
+    lines.append("")
+    lines.append(f"# YAML for the rubric.yaml of {task_id} ({profile}; k = {k:g}; {len(props[0].values) if props else 0} seeds)")
+    for p in props:
+        if p.check_id:
+            lines.append(f"#   {p.check_id}:  {profile}: [{p.low:.4g}, {p.high:.4g}]   "
+                         f"# measured {', '.join(f'{v:.4g}' for v in p.values)} (mean {p.mean:.4g}, std {p.std:.3g})")
+    return "\n".join(lines)

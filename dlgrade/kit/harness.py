@@ -1,0 +1,62 @@
+"""Run one sandboxed step: the single entry point for both the instructor's in-process run and a student's
+sandbox (the runtime server calls :func:`run_step` with the student's module).
+
+Sandbox-safe: nothing here reveals a reference solution; it only wires settings, seeds and inputs to the
+step function named by ``target`` and checks that what comes back is data.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+from dlgrade.kit.env import Env, check_data
+from dlgrade.kit.seeds import Seeds
+
+SANDBOX_SAFE = True
+
+
+def resolve(target: str) -> Any:
+    """``"package.module:name"`` -> the object."""
+    module, _, name = target.partition(":")
+    obj = importlib.import_module(module)
+    for part in name.split("."):
+        obj = getattr(obj, part)
+    return obj
+
+
+def run_step(fns: Any, *, target: str, config_class: str, config: Mapping[str, Any], seed: int,
+             seed_offsets: Mapping[str, int], inputs: Mapping[str, Any], work_dir: str | None = None,
+             progress: Any = None, label: str = "") -> dict:
+    """Call the step function ``target`` as ``fn(env, **inputs)`` with ``env.fns = fns``.
+
+    Args:
+        fns: the module whose functions are the ones a student writes.
+        target: ``"package.module:function"`` of the step (in the question's ``train`` module).
+        config_class: ``"package.module:Class"`` of the question's Config; ``config`` is rebuilt with it.
+        seed, seed_offsets: the run seed and the question's named seed offsets.
+        inputs: the step's inputs (arrays and plain values).
+        work_dir: a scratch folder (default: the current directory).
+        progress: a progress reporter; default: plain lines on standard error.
+    Returns:
+        The step's outputs (checked to be plain data).
+    """
+    fn: Callable = resolve(target)
+    cfg = resolve(config_class).from_dict(dict(config))
+    if progress is None:
+        from dlgrade.progress import Progress
+
+        progress = Progress(label or target.rsplit(":", 1)[-1], stream=sys.stderr, plain=True)
+    wd = Path(work_dir or os.getcwd())
+    wd.mkdir(parents=True, exist_ok=True)
+    env = Env(fns=fns, config=cfg, seeds=Seeds(seed, seed_offsets), progress=progress, work_dir=wd)
+    out = fn(env, **dict(inputs))
+    if out is None:
+        out = {}
+    if not isinstance(out, dict):
+        raise TypeError(f"step {target} returned {type(out).__name__}, expected a dict of outputs")
+    check_data(out, f"step {target.rsplit(':', 1)[-1]}")
+    return out

@@ -1,0 +1,138 @@
+"""The pipeline: run questions, grade their results, write the reports; the CLI's verbs are calls of these.
+
+This is the one module that composes the layers (questions, run store, rubric grading, autograding, reports).
+"""
+
+from __future__ import annotations
+
+import sys
+import traceback
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Sequence
+
+from dlgrade import results as results_mod
+from dlgrade.errors import DlgradeError
+from dlgrade.kit.question import Question
+from dlgrade.questions import all_questions, get_question
+from dlgrade.reports.render import Section, write_reports
+from dlgrade.rubric import Grade, format_table, grade_result, load_rubric
+from dlgrade.runstore import RunOutcome, run_dir_for, run_question
+
+GRADE_FILE = "grade.json"
+
+
+@dataclass
+class Ran:
+    """A question that ran: its outcome and grade."""
+
+    question: Question
+    outcome: RunOutcome
+    grade: Grade
+
+
+@dataclass
+class Failed:
+    """A question that could not run; the report shows why instead of stopping."""
+
+    question: Question
+    error: str
+
+
+def rubric_of(question: Question):
+    return load_rubric(question.rubric_path)
+
+
+def grade_outcome(question: Question, outcome: RunOutcome, write: bool = True) -> Grade:
+    """Grade a run with its question's rubric (the run's own profile) and write ``grade.json`` beside it."""
+    grade = grade_result(outcome.result, rubric_of(question))
+    if write:
+        results_mod.write_json_atomic(Path(outcome.run_dir) / GRADE_FILE, grade.to_dict())
+    return grade
+
+
+def grade_path(path: Path, rubric_file: Path | None = None, profile: str | None = None) -> Grade:
+    """Grade a run folder or a results.json with its question's rubric (or ``rubric_file``); writes grade.json."""
+    result = results_mod.load(path)
+    rubric = load_rubric(rubric_file) if rubric_file else rubric_of(get_question(result.task))
+    grade = grade_result(result, rubric, profile)
+    target = Path(path) if Path(path).is_dir() else Path(path).parent
+    results_mod.write_json_atomic(target / GRADE_FILE, grade.to_dict())
+    return grade
+
+
+def run_questions(questions: Sequence[Question], profile: str, seed: int, out: Path, force: bool = False,
+                  echo: Callable[[str], None] = print) -> tuple[list[Ran], list[Failed]]:
+    """Run each question (cache permitting), grade it and print its verdicts. A question that cannot run (missing
+    data, a crash) is reported and the others still run."""
+    ran, failed = [], []
+    for q in questions:
+        try:
+            outcome = run_question(q, profile, seed, out, force)
+        except DlgradeError as e:
+            failed.append(Failed(q, str(e)))
+            print(f"dlgrade: {q.id} could not run: {e}", file=sys.stderr)
+            continue
+        except Exception as e:  # a crash in one question must not lose the others' results
+            log = run_dir_for(out, profile, q.id) / "error.log"
+            log.parent.mkdir(parents=True, exist_ok=True)
+            log.write_text(traceback.format_exc(), encoding="utf-8")
+            failed.append(Failed(q, f"{type(e).__name__}: {e} (traceback in {log})"))
+            print(f"dlgrade: {q.id} crashed: {type(e).__name__}: {e}; traceback in {log}", file=sys.stderr)
+            continue
+        grade = grade_outcome(q, outcome)
+        echo(format_table(grade))
+        ran.append(Ran(q, outcome, grade))
+    return ran, failed
+
+
+def sections(ran: Sequence[Ran], failed: Sequence[Failed], profile: str) -> list[Section]:
+    """The report's sections in question order (a question that could not run still counts its points)."""
+    order = {q.id: i for i, q in enumerate(all_questions())}
+    out = [Section(r.question.id, r.question.slug, r.question.title, r.question.templates, r.outcome.result, r.grade,
+                   r.outcome.run_dir, r.outcome.cached, points=r.grade.total) for r in ran]
+    out += [Section(f.question.id, f.question.slug, f.question.title, f.question.templates, error=f.error,
+                    points=rubric_of(f.question).total_points(profile)) for f in failed]
+    return sorted(out, key=lambda s: order.get(s.id, len(order)))
+
+
+def make_report(questions: Sequence[Question], profile: str, seed: int, out: Path, force: bool = False,
+                langs: Sequence[str] = ("fa", "en"), keep_html: bool = False) -> tuple[list[Path], list[Failed]]:
+    """Run (or reuse) every question, grade it and write both PDFs."""
+    ran, failed = run_questions(questions, profile, seed, out, force)
+    return write_reports(sections(ran, failed, profile), out, profile, langs, keep_html), failed
+
+
+# ---------------------------------------------------------------- students
+
+def write_student_outputs(g, target: Path, langs: Sequence[str] = ("fa", "en")) -> None:
+    """One student's files: ``grade.json`` (every verdict), ``results.json`` (Gradescope) and the feedback PDFs."""
+    from dlgrade.reports.feedback import gradescope, write_pdf
+
+    results_mod.write_json_atomic(Path(target) / GRADE_FILE, g.to_dict())
+    results_mod.write_json_atomic(Path(target) / "results.json", gradescope(g))
+    titles = {q.id: dict(q.title) for q in all_questions()}
+    for lang in langs:
+        write_pdf(g, lang, Path(target) / f"feedback-{lang}.pdf", titles)
+
+
+def grade_students(batch: Path, out: Path, questions=None, profile: str = "smoke", seed: int = 0, jobs: int | None = None,
+                   limits=None, stages=None, langs: Sequence[str] = ("fa", "en"), log: Callable[[str], None] = print):
+    """Grade every student folder under ``batch`` into ``out`` (gradebook, per-student files)."""
+    from dlgrade.autograde.batch import grade_batch
+    from dlgrade.autograde.submission import STAGES
+
+    return grade_batch(batch, out, lambda g, target: write_student_outputs(g, target, langs), questions, profile, seed,
+                       jobs, limits, stages or STAGES, log)
+
+
+def grade_one_student(submission: Path, out: Path, questions=None, profile: str = "smoke", seed: int = 0, limits=None,
+                      stages=None, langs: Sequence[str] = ("fa", "en")):
+    """Grade one student's folder and write their files into ``out/<student>``; returns the grade and the folder."""
+    from dlgrade.autograde.batch import safe_name
+    from dlgrade.autograde.submission import STAGES, grade_submission
+
+    g = grade_submission(submission, questions, profile, seed, limits, stages or STAGES)
+    target = Path(out) / safe_name(g.student)
+    write_student_outputs(g, target, langs)
+    return g, target
