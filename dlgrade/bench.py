@@ -56,14 +56,14 @@ def bench_checksum_memo(repeats: int) -> tuple[str, float, float]:
 def bench_run_cache(repeats: int) -> tuple[str, float, float]:
     """hw14.q4 smoke: a fresh run vs a cache hit of the same run."""
     from dlgrade.progress import Progress
-    from dlgrade.runstore import run_task
-    from dlgrade.tasks import get_task
+    from dlgrade.questions import get_question
+    from dlgrade.runstore import run_question
 
-    task = get_task("hw14.q4")
+    question = get_question("hw14.q4")
     with tempfile.TemporaryDirectory() as out:
         quiet = Progress("bench", quiet=True)
-        slow = median_time(lambda: run_task(task, "smoke", 0, Path(out), force=True, progress=quiet), 1)
-        fast = median_time(lambda: run_task(task, "smoke", 0, Path(out), progress=quiet), repeats)
+        slow = median_time(lambda: run_question(question, "smoke", 0, Path(out), force=True, progress=quiet), 1)
+        fast = median_time(lambda: run_question(question, "smoke", 0, Path(out), progress=quiet), repeats)
     return "hw14.q4 smoke: fresh run vs cached run", slow, fast
 
 

@@ -142,8 +142,7 @@ def run_question(question: Question, profile: str = "quick", seed: int = 0, out:
     started = datetime.now(timezone.utc).isoformat(timespec="seconds")
     t0 = time.perf_counter()
     progress.log(f"running (profile {profile}, seed {seed})")
-    report = run_steps(question, ctx, in_process(question, ctx, fns if fns is not None else question.module("reference")),
-                       keep_going=keep_going)
+    report = run_steps(question, ctx, in_process(question, ctx, fns), keep_going=keep_going)
     duration = time.perf_counter() - t0
     result = ctx.result
     result.task = question.id

@@ -28,13 +28,13 @@ _SMOKE_RUNS: dict = {}
 def smoke_run(smoke_out):
     """``smoke_run(task_id)`` -> RunOutcome, run once per session in the smoke profile with seed 0."""
     from dlgrade.progress import Progress
-    from dlgrade.runstore import run_task
-    from dlgrade.tasks import get_task
+    from dlgrade.questions import get_question
+    from dlgrade.runstore import run_question
 
     def get(task_id: str):
         if task_id not in _SMOKE_RUNS:
-            _SMOKE_RUNS[task_id] = run_task(get_task(task_id), "smoke", 0, smoke_out, force=True,
-                                            progress=Progress(task_id, plain=True))
+            _SMOKE_RUNS[task_id] = run_question(get_question(task_id), "smoke", 0, smoke_out, force=True,
+                                                progress=Progress(task_id, plain=True))
         return _SMOKE_RUNS[task_id]
 
     return get

@@ -15,16 +15,16 @@ from dlgrade.progress import Progress
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def test_list_shows_every_task(capsys):
+def test_list_shows_every_question_and_its_origin(capsys):
     assert cli.main(["list"]) == 0
     out = capsys.readouterr().out
-    assert "hw6.q1" in out and "hw14.q4" in out
+    assert "hw6.q1" in out and "hw14.q4" in out and "from dlgrade" in out
 
 
-def test_unknown_task_is_a_clear_error(capsys):
+def test_unknown_question_is_a_clear_error(capsys):
     assert cli.main(["run", "hw6.q99", "--profile", "smoke"]) == 2
     err = capsys.readouterr().err
-    assert "unknown task 'hw6.q99'" in err and "hw6.q1" in err
+    assert "unknown question 'hw6.q99'" in err and "hw6.q1" in err
 
 
 def test_run_without_tasks_asks_for_one(capsys):

@@ -52,11 +52,15 @@ class StepReport:
 TrainRunner = Callable[[Any, dict], dict]
 
 
-def in_process(question: Question, ctx: Context, fns: Any) -> TrainRunner:
-    """A runner that calls training steps here, with ``fns`` as the student functions (the reference module)."""
+def in_process(question: Question, ctx: Context, fns: Any = None) -> TrainRunner:
+    """A runner that calls training steps here, with ``fns`` as the student functions (default: the question's
+    reference module, imported when the first training step runs)."""
     config_class = f"{type(ctx.config).__module__}:{type(ctx.config).__qualname__}"
 
     def run(step, inputs: dict) -> dict:
+        nonlocal fns
+        if fns is None:
+            fns = question.module("reference")
         work = ctx.run_dir / "steps" / (ctx.fingerprint[:16] or "run") / step.name  # resumable state of this run only
         return harness.run_step(fns, target=step.target, config_class=config_class, config=ctx.config.to_dict(),
                                 seed=ctx.seed, seed_offsets=question.seed_offsets, inputs=inputs, work_dir=str(work),

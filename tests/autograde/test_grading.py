@@ -16,11 +16,11 @@ from pathlib import Path
 
 import pytest
 
-from dlgrade.grader import sandbox
-from dlgrade.grader.submission import grade_submission, grade_task
-from dlgrade.tasks import get_task
+from dlgrade.autograde import sandbox
+from dlgrade.autograde.submission import grade_submission, grade_task
+from dlgrade.questions import get_question as get_task
 
-SUBS = Path(__file__).parent / "submissions"
+SUBS = Path(__file__).resolve().parent.parent / "submissions"
 FAST = sandbox.Limits(wall_s=6, startup_s=90, memory_mb=1024)
 
 HW6_UNIT_POINTS = {"batch_norm_defined": 0, "layer_norm_defined": 0, "bn_shape": 1, "bn_values": 2, "bn_epsilon": 1,
@@ -83,7 +83,7 @@ def test_sandboxed_child_cannot_write_instructor_files_or_reach_the_network(tmp_
     """A raw child (no audit hook): the uid drop and the network namespace themselves must hold."""
     if not sandbox.capabilities()["drop_uid"]:
         pytest.skip("not root: the uid drop is not available here")
-    target = Path(__file__).resolve().parent.parent / "dlgrade" / "grader" / "_sandbox_probe.txt"
+    target = Path(__file__).resolve().parent.parent.parent / "dlgrade" / "autograde" / "_sandbox_probe.txt"
     code = ("import os, socket\n"
             f"try:\n open({str(target)!r}, 'w').write('x'); print('WROTE')\nexcept OSError as e: print('nowrite', e.errno)\n"
             "s = socket.socket(); s.settimeout(2)\n"
@@ -157,14 +157,14 @@ def test_wrong_task_and_missing_file(tmp_path):
 
 
 def test_batch_runs_tasks_with_student_code_and_writes_everything(tmp_path):
-    from dlgrade.grader.batch import grade_batch
+    from dlgrade.pipeline import grade_students
 
     root = tmp_path / "subs"
     for case in ("correct", "partly_wrong", "import_error", "results_fake_bn"):
         shutil.copytree(SUBS / case, root / case)
     (root / "not_a_student.txt").write_text("ignored")
-    outcome = grade_batch(root, tmp_path / "out", jobs=2, limits=sandbox.Limits(wall_s=10, memory_mb=2048), langs=("en", "fa"),
-                          log=lambda s: None)
+    outcome = grade_students(root, tmp_path / "out", jobs=2, limits=sandbox.Limits(wall_s=10, memory_mb=2048), langs=("en", "fa"),
+                             log=lambda s: None)
     grades = {g.student: g for g in outcome.grades}
     assert sorted(grades) == ["correct", "import_error", "partly_wrong", "results_fake_bn"]
     assert grades["correct"].earned == grades["correct"].total == 16.5
@@ -203,12 +203,12 @@ def test_hw14_q4_build_model_unit_checks():
 
 
 def test_handout_stubs_and_public_tests(tmp_path):
-    from dlgrade.grader.handout import write_handout
-    from dlgrade.tasks import all_tasks
+    from dlgrade.autograde.handout import write_handout
+    from dlgrade.questions import all_questions
 
     files = write_handout(tmp_path)
     names = {p.name for p in files}
-    for task in all_tasks():
+    for task in all_questions():
         if task.student_functions:
             assert f"{task.slug}.py" in names and f"test_{task.slug}.py" in names
     src = (tmp_path / "hw6_q1.py").read_text()
@@ -225,12 +225,12 @@ def test_handout_stubs_and_public_tests(tmp_path):
 
 
 def test_calibrate_proposes_ranges_from_measurements(tmp_path):
-    from dlgrade.grader.calibrate import calibrate, format_proposals, propose
+    from dlgrade.autograde.calibrate import calibrate, format_proposals, propose
 
     mean, std, low, high = propose("x.val_accuracy", [0.80, 0.82, 0.84], k=2)
     assert mean == pytest.approx(0.82) and std == pytest.approx(0.02) and (low, high) == pytest.approx((0.78, 0.86))
     assert propose("x.val_accuracy", [0.98, 0.99, 1.0], k=5)[3] == 1.0  # clipped to [0, 1]
-    props = calibrate("hw6.q1", 2, "smoke", k=3, out=tmp_path, log=lambda s: None)
+    props = calibrate(get_task("hw6.q1"), 2, "smoke", k=3, out=tmp_path, log=lambda s: None)
     by = {p.metric: p for p in props}
     assert set(by) == {"bn.max_abs_diff_keras", "ln.max_abs_diff_keras", "bn_ln.max_abs_difference"}
     p = by["bn_ln.max_abs_difference"]
@@ -238,11 +238,11 @@ def test_calibrate_proposes_ranges_from_measurements(tmp_path):
     text = format_proposals(props, "hw6.q1", "smoke", 3)
     assert "bn_differs_from_ln" in text and "measured" in text
     with pytest.raises(Exception, match="at least 2"):
-        calibrate("hw6.q1", 1, "smoke", out=tmp_path)
+        calibrate(get_task("hw6.q1"), 1, "smoke", out=tmp_path)
 
 
 def test_confusion_totals_property():
-    from dlgrade.grader.properties import PROPERTIES
+    from dlgrade.rubric.properties import PROPERTIES
     from dlgrade.results import TaskResult
 
     r = TaskResult("x", metrics={"test_samples": 10}, tables={"confusion_matrix": {"columns": ["c", "a", "b"], "rows": [["a", 4, 1], ["b", 2, 3]]}})
@@ -266,12 +266,12 @@ def test_cli_grade_options(tmp_path, capsys):
 
 @pytest.mark.parametrize("task_id", ["hw6.q2", "hw6.q3", "hw6.q4", "hw14.q1", "hw14.q2", "hw14.q3"])
 def test_reference_passes_hidden_checks_and_the_handout_stub_earns_nothing(tmp_path, task_id):
-    from dlgrade.grader.handout import write_handout
+    from dlgrade.autograde.handout import write_handout
 
     task = get_task(task_id)
     ref = tmp_path / "ref"
     ref.mkdir()
-    (ref / f"{task.slug}.py").write_text(f"from {task.module} import {', '.join(task.student_functions)}\n")
+    (ref / f"{task.slug}.py").write_text(f"from {task.package}.reference import {', '.join(task.student_functions)}\n")
     write_handout(tmp_path / "stub", [task])
     limits = sandbox.Limits(wall_s=60, startup_s=120)
     good = grade_task(task, ref, limits=limits, stages=("unit",))

@@ -8,19 +8,21 @@ import unicodedata
 
 import pytest
 
-from dlgrade.grader import grade_result
+from dlgrade.pipeline import Ran, grade_outcome, sections
+from dlgrade.questions import all_questions
 from dlgrade.reports.numbers import fmt_number, fmt_seconds, to_fa_digits
 from dlgrade.reports.render import write_reports
-from dlgrade.tasks import all_tasks
+
+all_tasks = all_questions
 
 PERSIAN_DIGITS = set("۰۱۲۳۴۵۶۷۸۹")
 
 
 @pytest.fixture(scope="module")
 def pdfs(smoke_run, tmp_path_factory):
-    outcomes = [(o, grade_result(o.result)) for o in (smoke_run(t.id) for t in all_tasks())]
+    ran = [Ran(q, smoke_run(q.id), grade_outcome(q, smoke_run(q.id), write=False)) for q in all_questions()]
     out = tmp_path_factory.mktemp("report")
-    paths = write_reports(outcomes, out, "smoke", keep_html=True)
+    paths = write_reports(sections(ran, [], "smoke"), out, "smoke", keep_html=True)
     return {p.stem.split("-")[1]: p for p in paths}
 
 

@@ -1,17 +1,22 @@
-"""Grader: rubric validation, range/equals/property checks, grade.json, exit codes."""
+"""Rubric grading: rubric validation, range/equals/property checks, grade.json, exit codes."""
 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from dlgrade import cli, results
-from dlgrade.errors import RubricError
-from dlgrade.grader import grade_result, grade_run_dir, load_rubric, parse_rubric
+from dlgrade.errors import ResultsError, RubricError
+from dlgrade.pipeline import grade_path
+from dlgrade.questions import get_question
+from dlgrade.questions.hw6_q1.reference import batch_norm, layer_norm
+from dlgrade.rubric import grade_result, load_rubric, parse_rubric
 from dlgrade.results import TaskResult
-from dlgrade.tasks.hw6_q1_normalization import batch_norm, layer_norm
+
+HW6_Q1 = load_rubric(get_question("hw6.q1").rubric_path)
 
 MSG = "message: {en: 'an english message', fa: 'یک پیام فارسی'}"
 
@@ -30,9 +35,9 @@ def hw6_q1_result(bn=batch_norm, ln=layer_norm, profile="quick") -> TaskResult:
 
 
 def test_our_rubric_passes_a_correct_result_and_fails_a_wrong_one():
-    good = grade_result(hw6_q1_result())
+    good = grade_result(hw6_q1_result(), HW6_Q1)
     assert good.passed and good.earned == good.total == 8 + 1
-    swapped = grade_result(hw6_q1_result(bn=layer_norm, ln=batch_norm))
+    swapped = grade_result(hw6_q1_result(bn=layer_norm, ln=batch_norm), HW6_Q1)
     failed = {c.id for c in swapped.checks if not c.passed}
     assert failed == {"bn_columns_normalised", "ln_rows_normalised"}
     assert swapped.earned == swapped.total - 4
@@ -50,7 +55,15 @@ def test_range_checks_per_profile_and_missing_metric():
     assert not grade_result(r, rb, profile="full").passed
     r.metrics.pop("acc")
     check = grade_result(r, rb).checks[0]
-    assert not check.passed and "missing" in check.detail and check.earned == 0
+    assert not check.passed and "not reported" in check.detail and check.verdict == "not_reported" and check.earned == 0
+
+
+def test_the_graded_profile_is_never_taken_silently():
+    rb = rubric(f"  - id: acc\n    metric: acc\n    range: [0, 1]\n    points: 1\n    {MSG}\n")
+    r = TaskResult(task="hw6.q1", metrics={"acc": 0.5})
+    with pytest.raises(ResultsError, match="no provenance.profile"):
+        grade_result(r, rb)
+    assert grade_result(r, rb, profile="full").profile == "full"
 
 
 @pytest.mark.parametrize("value", [float("nan"), None, "0.7", True])
@@ -62,9 +75,9 @@ def test_non_numbers_fail_range_checks(value):
 
 def test_unit_interval_property_catches_impossible_accuracy():
     rb = rubric(f"  - id: u\n    property: metrics_in_unit_interval\n    args: {{suffixes: [accuracy]}}\n    points: 1\n    {MSG}\n")
-    r = TaskResult(task="hw6.q1", metrics={"val_accuracy": 1.3, "train_accuracy": 0.9}, provenance={"profile": "quick", "seed": 0})
+    r = TaskResult(task="hw6.q1", metrics={"m.val.accuracy": 1.3, "m.train.accuracy": 0.9}, provenance={"profile": "quick", "seed": 0})
     check = grade_result(r, rb).checks[0]
-    assert not check.passed and "val_accuracy" in check.detail
+    assert not check.passed and "m.val.accuracy" in check.detail
 
 
 @pytest.mark.parametrize("body, error", [
@@ -85,8 +98,8 @@ def test_bad_rubrics_are_refused_with_the_reason(body, error):
 def test_bad_yaml_and_missing_rubric():
     with pytest.raises(RubricError, match="not valid YAML"):
         parse_rubric("task: [", "x.yaml")
-    with pytest.raises(RubricError, match="no rubric for task 'hw9.q9'"):
-        load_rubric("hw9.q9")
+    with pytest.raises(RubricError, match="no rubric at .*every question folder needs a rubric.yaml"):
+        load_rubric(Path("/nonexistent/hw9_q9/rubric.yaml"))
 
 
 def write_results(tmp_path, result: TaskResult):
@@ -112,6 +125,6 @@ def test_grade_command_explains_a_malformed_results_file(tmp_path, capsys):
     assert "field (top level)" in capsys.readouterr().err
 
 
-def test_grade_run_dir_accepts_a_results_file_path(tmp_path):
+def test_grading_accepts_a_results_file_path(tmp_path):
     d = write_results(tmp_path, hw6_q1_result())
-    assert grade_run_dir(d / "results.json").passed
+    assert grade_path(d / "results.json").passed
