@@ -20,10 +20,8 @@ from dlgrade.kit.question import Question
 from dlgrade.profiles import PROFILES
 from dlgrade.results import metric_name_problem
 
-# What a sandboxed module of a question may import besides its own sandbox-safe siblings.
-SANDBOX_MODULES = ("spec", "train", "probes")
-SAFE_DLGRADE = ("dlgrade.errors", "dlgrade.progress", "dlgrade.profiles", "dlgrade.text", "dlgrade.kit.config",
-                "dlgrade.kit.seeds", "dlgrade.kit.env", "dlgrade.kit.harness", "dlgrade.kit.keras_fit", "dlgrade.kit.tuning")
+from dlgrade.kit.env import QUESTION_SANDBOX_MODULES as SANDBOX_MODULES
+from dlgrade.kit.env import SANDBOX_RUNTIME as SAFE_DLGRADE
 
 
 def _imports(path: Path) -> list[tuple[str, int]]:

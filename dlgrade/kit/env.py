@@ -16,6 +16,13 @@ import numpy as np
 
 SANDBOX_SAFE = True
 
+# The modules of dlgrade that make up a sandbox's runtime (with the question's own spec, train and probes):
+# they import nothing of the trusted side and reveal no reference solution.
+SANDBOX_RUNTIME = ("dlgrade.errors", "dlgrade.progress", "dlgrade.profiles", "dlgrade.text", "dlgrade.kit.config",
+                   "dlgrade.kit.seeds", "dlgrade.kit.env", "dlgrade.kit.harness", "dlgrade.kit.keras_fit",
+                   "dlgrade.kit.tuning")
+QUESTION_SANDBOX_MODULES = ("spec", "train", "probes")
+
 
 @dataclass
 class Env:

@@ -19,6 +19,48 @@ from dlgrade.kit.seeds import Seeds
 SANDBOX_SAFE = True
 
 
+class _LineStream:
+    """A text stream that hands every complete line to ``send`` (the sandbox's progress channel)."""
+
+    def __init__(self, send: Callable[[str], None]):
+        self.send, self.buffer = send, ""
+
+    def write(self, text: str) -> int:
+        self.buffer += text
+        while "\n" in self.buffer:
+            line, self.buffer = self.buffer.split("\n", 1)
+            if line.strip():
+                self.send(line)
+        return len(text)
+
+    def flush(self) -> None:
+        pass
+
+    def isatty(self) -> bool:
+        return False
+
+
+def signatures(fns: Any, names: list[str]) -> dict[str, Any]:
+    """For each name: the parameter names of that function of ``fns``, None when it is not defined, or the
+    type name when it is not callable (what the grader's ``<name>_defined`` checks compare with the handout)."""
+    import inspect
+
+    out: dict[str, Any] = {}
+    for n in names:
+        fn = getattr(fns, n, None)
+        if fn is None:
+            out[n] = None
+        elif not callable(fn):
+            out[n] = {"not_callable": type(fn).__name__}
+        else:
+            try:
+                params = inspect.signature(fn).parameters.values()
+                out[n] = {"params": [p.name for p in params], "varargs": any(p.kind == p.VAR_POSITIONAL for p in params)}
+            except (TypeError, ValueError):
+                out[n] = {"params": None, "varargs": True}
+    return out
+
+
 def resolve(target: str) -> Any:
     """``"package.module:name"`` -> the object."""
     module, _, name = target.partition(":")
@@ -44,12 +86,15 @@ def run_step(fns: Any, *, target: str, config_class: str, config: Mapping[str, A
     Returns:
         The step's outputs (checked to be plain data).
     """
+    from dlgrade.progress import Progress
+
     fn: Callable = resolve(target)
     cfg = resolve(config_class).from_dict(dict(config))
+    name = label or target.rsplit(":", 1)[-1]
     if progress is None:
-        from dlgrade.progress import Progress
-
-        progress = Progress(label or target.rsplit(":", 1)[-1], stream=sys.stderr, plain=True)
+        progress = Progress(name, stream=sys.stderr, plain=True)
+    elif not isinstance(progress, Progress) and callable(progress):  # the sandbox server's progress(text)
+        progress = Progress(name, stream=_LineStream(progress), plain=True)
     wd = Path(work_dir or os.getcwd())
     wd.mkdir(parents=True, exist_ok=True)
     env = Env(fns=fns, config=cfg, seeds=Seeds(seed, seed_offsets), progress=progress, work_dir=wd)
