@@ -166,3 +166,20 @@ def test_a_broken_function_costs_only_its_own_steps(tmp_path, monkeypatch):
     assert {"base_matches_formula", "large_matches_formula"} <= failed
     assert "breakdown_matches" not in failed and "no_unassigned_params" not in failed
     assert all(metric_name_problem(k) is None for k in m)
+
+
+def test_hidden_check_passes_the_reference_and_gives_partial_credit():
+    from dlgrade.kit.hidden import CheckFailed, collect
+    from dlgrade.questions.hw6_q2 import hidden
+
+    check = {c.id: c for c in collect(hidden)}["param_count_values"]
+    assert check.functions == ("bert_param_count",)
+    assert check.fn(reference, reference) == 1.0
+    no_pooler = types.SimpleNamespace(bert_param_count=lambda L, H, A, F, *a, **k: bert_param_count(L, H, A, F) - (H * H + H))
+    with pytest.raises(CheckFailed):
+        check.fn(no_pooler, reference)
+    always_base = types.SimpleNamespace(bert_param_count=lambda *a, **k: 109_482_240)
+    assert check.fn(always_base, reference) == pytest.approx(1 / 3)
+    with pytest.raises(CheckFailed) as e:
+        check.fn(types.SimpleNamespace(bert_param_count=lambda *a, **k: "110M"), reference)
+    assert e.value.verdict == "wrong_type"
