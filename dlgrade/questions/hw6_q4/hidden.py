@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from dlgrade.grader.hidden import CheckFailed, build_from_hp, hidden_check
+from dlgrade.kit.hidden import CheckFailed, build_from_hp, hidden_check
 
 
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from dlgrade.grader.hidden import CheckFailed, hidden_check
+from dlgrade.kit.hidden import CheckFailed, hidden_check
 
-CONFIGS = {"base": (12, 768, 12, 3072), "large": (24, 1024, 16, 4096), "tiny": (2, 64, 4, 128)}
+SIZES = {"base": (12, 768, 12, 3072), "large": (24, 1024, 16, 4096), "tiny": (2, 64, 4, 128)}
 
 
 @hidden_check("param_count_values", 3, ("bert_param_count",),
@@ -14,7 +14,7 @@ CONFIGS = {"base": (12, 768, 12, 3072), "large": (24, 1024, 16, 4096), "tiny": (
                "fa": "تعبیه‌ها (توکن، موقعیت، سگمنت و LayerNorm)، در هر لایه Q/K/V/O با بایاس، دو LayerNorm و FFN و در پایان pooler را بشمارید."})
 def param_count_values(f, ref):
     good, wrong = 0, []
-    for name, cfg in CONFIGS.items():
+    for name, cfg in SIZES.items():
         got = f.bert_param_count(*cfg)
         if isinstance(got, bool) or not isinstance(got, (int, float)) and not hasattr(got, "__int__"):
             raise CheckFailed(f"bert_param_count returned {type(got).__name__}, expected an int", "wrong_type")
@@ -25,4 +25,4 @@ def param_count_values(f, ref):
             wrong.append(f"{name}: {int(got):,} instead of {want:,}")
     if good == 0:
         raise CheckFailed("; ".join(wrong))
-    return good / len(CONFIGS)
+    return good / len(SIZES)

@@ -1,0 +1,5 @@
+"""hw6.q2: BERT-base and BERT-large encoders built in Keras and their parameter counts."""
+
+from .task import QUESTION
+
+__all__ = ["QUESTION"]
