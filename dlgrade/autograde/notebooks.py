@@ -31,18 +31,19 @@ This runs in the trusted grader: it parses (``json``, ``nbformat``, ``tokenize``
 parsing, and problems are data (:class:`Issue`). The only exception for bad input is
 :class:`NotebookError`, for a file that cannot be read at all.
 
-Example:
+Example::
 
->>> ex = extract("submissions/ali/Q4.ipynb")
->>> print(ex.source)                      # the module to import in the sandbox
->>> [str(n) for n in ex.not_run]          # ['cell 2, line 1 (shell): !pip install keras-tuner', ...]
->>> ex.origin(37)                         # Origin(cell=7, line=3)
->>> m = match(ex, all_tasks())            # matches / ambiguities / message
+    ex = extract("submissions/ali/Q4.ipynb")
+    ex.source                       # the module to import in the sandbox
+    [str(n) for n in ex.not_run]    # ['cell 2, line 1 (shell): !pip install -q keras-tuner', ...]
+    ex.where(37)                    # 'cell 7, line 3'
+    m = match(ex, all_tasks())      # m.matches, m.ambiguities, m.message
 """
 
 from __future__ import annotations
 
 import ast
+import bisect
 import builtins
 import codecs
 import errno
@@ -70,8 +71,9 @@ __all__ = [
 
 MAX_FILE_BYTES = 32 * 2**20
 """Largest file read (checked before reading). Notebooks with plotted outputs are a few MB."""
-MAX_CODE_CHARS = 1_000_000
-"""Most characters of code read from one file; a homework notebook holds a few tens of thousands."""
+MAX_CODE_CHARS = 300_000
+"""Most characters of code read from one file. A homework notebook holds a few tens of thousands; at this
+cap the slowest hostile shapes take about 2 s on this project's CPU (parsing alone is ~3 s per MB)."""
 MAX_CELLS = 5_000
 """Most cells in a notebook."""
 MAX_LISTED = 200
@@ -445,7 +447,7 @@ def _read_notebook(text: str, shown: str, max_code_chars: int) -> _Source:
     if not isinstance(data, dict):
         raise NotebookError(f"{shown} is JSON but not a notebook: it holds {_json_type(data)}, where a notebook "
                             f"holds an object with 'cells'. {download}.")
-    major, minor = nbformat.reader.get_version(data)
+    major, minor = nbformat.reader.get_version(data) if "nbformat" in data else (None, None)
     if type(major) is not int or major not in (3, 4):
         got = "no nbformat version" if major is None else f"nbformat {_clean(repr(major), 20)}"
         raise NotebookError(f"{shown} has {got}; notebooks in format 3 or 4 are read. Open it in Colab or "
@@ -694,6 +696,7 @@ def _top_level_starts(text: str) -> list[int]:
     return starts
 
 
+_COLUMN_ZERO = re.compile(r"^[^\s#]", re.MULTILINE)
 _CONTINUATION = re.compile(r"(?:except|else|elif|finally)\b")
 
 
@@ -701,6 +704,8 @@ def _chunks(text: str) -> list[tuple[int, int]]:
     """``(first_row, end_row_exclusive)`` of each top-level statement (``except``/``else`` joined to their
     ``try``/``if``, decorators to their ``def``)."""
     lines = text.split("\n")
+    if len(_COLUMN_ZERO.findall(text)) <= 1:  # one statement at most: no need to tokenize (it can be slow)
+        return [(1, len(lines) + 1)]
     bounds: list[int] = []
     after_decorator = False
     for row in _top_level_starts(text):
@@ -730,6 +735,16 @@ _PURE_NODES = (
 )
 _TRY_TYPES = tuple(t for t in (ast.Try, getattr(ast, "TryStar", None)) if t is not None)
 _DEF_TYPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+
+
+def _parse_error(e: Exception, first: int, end: int) -> tuple[int, str, str]:
+    """``(row, issue code, message)`` for a parse failure of the rows ``first`` to ``end - 1``."""
+    if isinstance(e, SyntaxError):
+        row = e.lineno + first - 1 if isinstance(e.lineno, int) and 1 <= e.lineno <= end - first else first
+        return row, "syntax_error", _clean(e.msg or "invalid syntax", 160)
+    if isinstance(e, (RecursionError, MemoryError)):
+        return first, "too_complex", "too deeply nested for Python to parse"
+    return first, "syntax_error", _clean(str(e), 160)
 
 
 def _is_colab_module(module: str) -> bool:
@@ -762,8 +777,12 @@ def _walk_shallow(node: ast.AST) -> Iterable[ast.AST]:
 
 def _bound_names(stmt: ast.stmt) -> set[str]:
     """Names a top-level statement binds at module level (approximately: what it assigns, imports, defines)."""
+    if isinstance(stmt, ast.Expr):
+        return set()  # (a walrus at top level of an expression statement is not looked for)
     names: set[str] = set()
-    for n in _walk_shallow(stmt):
+    nodes = stmt.targets if isinstance(stmt, ast.Assign) else (
+        [stmt.target] if isinstance(stmt, (ast.AugAssign, ast.AnnAssign)) else [stmt])
+    for n in (m for node in nodes for m in _walk_shallow(node)):
         if isinstance(n, ast.Name) and isinstance(n.ctx, (ast.Store, ast.Del)):
             names.add(n.id)
         elif isinstance(n, (ast.Import, ast.ImportFrom)):
@@ -853,6 +872,7 @@ class _Segment:
     kind: str = "code"  # code | future
     defines: tuple[str, ...] = ()
     origin: Origin | None = None
+    rows: tuple[int, int] = (0, 0)  # first and last row in its unit
 
 
 class _Builder:
@@ -873,6 +893,8 @@ class _Builder:
         self.unusable: list[str] = []
         self.docstrings: list[str] = []
         self.unit_index = 0
+        self.original_lines: list[str] = []
+        self.magic_rows: set[int] = set()
 
     # ---- units
 
@@ -894,23 +916,25 @@ class _Builder:
             return
         if not text.strip():
             return
+        self.original_lines = text.split("\n")
         text, magics = self._neutralise_magics(unit, text)
         if text is None:
             return
+        self.magic_rows = {r for first, last, _, _ in magics for r in range(first, last + 1)}
         lines = text.split("\n")
         body = self._parse(unit, text, lines)
-        dropped_spans: list[tuple[int, int]] = []
-        for stmt in body:
-            kept = self._classify(stmt, unit, lines)
-            if not kept:
-                dropped_spans.append((self._start_row(stmt), stmt.end_lineno or stmt.lineno))
-        original = unit.text.split("\n") if magics else []
-        for row, last, kind in magics:
-            if any(a <= row <= b for a, b in dropped_spans):
+        dropped_starts: list[int] = []
+        dropped_ends: list[int] = []
+        for stmt in body:  # in row order
+            if not self._classify(stmt, unit, lines):
+                dropped_starts.append(self._start_row(stmt))
+                dropped_ends.append(stmt.end_lineno or stmt.lineno)
+        for row, last, kind, inside_block in magics:
+            i = bisect.bisect_right(dropped_starts, row) - 1
+            if i >= 0 and row <= dropped_ends[i]:
                 continue  # inside a block that is not run anyway; that block is listed
-            source = original[row - 1]
-            note = "" if not source[:1].isspace() else "inside a block; replaced by pass"
-            self._not_run(kind, unit.origin(row), source, note)
+            note = "inside a block; replaced by pass" if inside_block else ""
+            self._not_run(kind, unit.origin(row), self.original_lines[row - 1], note)
 
     @staticmethod
     def _where(unit: _Unit, line: int) -> str:
@@ -926,12 +950,13 @@ class _Builder:
         for m in _DEF_RE.finditer(text[:MAX_CODE_CHARS]):
             self.unusable.append(m.group(1) or m.group(2))
 
-    def _neutralise_magics(self, unit: _Unit, text: str) -> tuple[str | None, list[tuple[int, int, str]]]:
-        """Blank out ``!``/``%`` lines (``pass`` when indented) so the rest parses; returns them too."""
+    def _neutralise_magics(self, unit: _Unit, text: str) -> tuple[str | None, list[tuple[int, int, str, bool]]]:
+        """Blank out ``!``/``%`` lines (``pass`` inside a block) so the rest parses; returns them too, as
+        ``(first_row, last_row, kind, inside_block)``."""
         if not _MAGIC_HINT.search(text):
             return text, []
         lines = text.split("\n")
-        found: list[tuple[int, int, str]] = []
+        found: list[tuple[int, int, str, bool]] = []
         first = next((i for i, ln in enumerate(lines) if ln.strip()), 0)
         m = _CELL_MAGIC.match(lines[first])
         if m and unit.whole_cell:
@@ -939,10 +964,10 @@ class _Builder:
                 self._not_run("magic", unit.origin(first + 1), lines[first],
                               f"the whole cell (%%{m.group(1)}) is not Python")
                 return None, []
-            found.append((first + 1, first + 1, "magic"))
+            found.append((first + 1, first + 1, "magic", False))
             lines[first] = ""
         for row, last, kind, inside_block in _magic_lines("\n".join(lines)):
-            found.append((row, last, kind))
+            found.append((row, last, kind, inside_block))
             for r in range(row, last + 1):
                 indent = lines[r - 1][: len(lines[r - 1]) - len(lines[r - 1].lstrip())]
                 lines[r - 1] = indent + "pass" if (r == row and inside_block) else ""
@@ -955,25 +980,27 @@ class _Builder:
         except (SyntaxError, ValueError, RecursionError, MemoryError):
             pass
         body: list[ast.stmt] = []
-        for first, end in _chunks(text):
-            chunk = "\n" * (first - 1) + "\n".join(lines[first - 1: end - 1])
+        pending = [_chunks(text)]  # runs of consecutive statements; a run that fails is split in two
+        while pending:
+            run = pending.pop()
+            first, end = run[0][0], run[-1][1]
             try:
-                body.extend(ast.parse(chunk).body)
+                tree = ast.parse("\n".join(lines[first - 1: end - 1]))
+                ast.increment_lineno(tree, first - 1)
+                body.extend(tree.body)
                 continue
-            except SyntaxError as e:
-                row = e.lineno if isinstance(e.lineno, int) and first <= e.lineno < end else first
-                msg = _clean(e.msg or "invalid syntax", 160)
-                code = "syntax_error"
-            except (RecursionError, MemoryError):
-                row, code = first, "too_complex"
-                msg = "too deeply nested for Python to parse"
-            except ValueError as e:
-                row, code, msg = first, "syntax_error", _clean(str(e), 160)
+            except (SyntaxError, ValueError, RecursionError, MemoryError) as e:
+                if len(run) > 1:
+                    half = len(run) // 2
+                    pending += [run[half:], run[:half]]  # the first half is parsed first
+                    continue
+                row, code, msg = _parse_error(e, first, end)
             span = f"line {first}" if end - 1 <= first else f"lines {first}-{end - 1}"
             where = f"cell {unit.cell}, {span}" if unit.cell is not None else span
             self._issue(code, f"{self._where(unit, row)}: {_sentence(msg)} The code at {where} was not used; fix it "
                               "and hand it in again.", unit.origin(row))
             self._note_unusable("\n".join(lines[first - 1: end - 1]))
+        body.sort(key=lambda s: s.lineno)
         return body
 
     # ---- statements
@@ -1006,15 +1033,32 @@ class _Builder:
     def _drop(self, stmt: ast.stmt, unit: _Unit, lines: list[str], kind: str, note: str = "") -> None:
         row = self._start_row(stmt)
         origin = unit.origin(row)
-        last = min(stmt.end_lineno or row, row + 3)
-        first_line = lines[row - 1].encode("utf-8")[stmt.col_offset if row == stmt.lineno else 0:].decode("utf-8", "replace")
-        self._not_run(kind, origin, "\n".join([first_line] + lines[row: last]), note)
+        self._not_run(kind, origin, self._snippet(stmt, row), note)
         for name in _bound_names(stmt):
             self.dropped_bound.setdefault(name, origin)
         if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
             self.unusable.append(stmt.name)
 
+    def _snippet(self, stmt: ast.stmt, row: int) -> str:
+        """The statement's first lines as the student wrote them (before ``!``/``%`` lines were blanked)."""
+        lines = self.original_lines
+        last = stmt.end_lineno or row
+        out = []
+        for r in range(row, min(last, row + 3) + 1):
+            b = lines[r - 1].encode("utf-8")
+            if r == last and stmt.end_col_offset is not None and not self.magic_rows.intersection((r,)):
+                b = b[: stmt.end_col_offset]
+            if r == row == stmt.lineno:
+                b = b[stmt.col_offset:]
+            out.append(b.decode("utf-8", "replace"))
+        return "\n".join(out)
+
     def _call_kind(self, stmt: ast.stmt) -> str:
+        simple = isinstance(stmt, (ast.Expr, ast.Assign, ast.AnnAssign, ast.AugAssign))
+        if not simple:
+            text = "\n".join(self.original_lines[stmt.lineno - 1: stmt.end_lineno or stmt.lineno])
+            if "get_ipython" not in text and not any(name in text for name in self.colab_names):
+                return "statement"
         has_call = False
         for n in ast.walk(stmt):
             if not isinstance(n, ast.Call):
@@ -1026,7 +1070,6 @@ class _Builder:
                 return "shell" if f.attr in ("system", "getoutput") else "magic"
             if _root_name(f) in self.colab_names:
                 return "colab"
-        simple = isinstance(stmt, (ast.Expr, ast.Assign, ast.AnnAssign, ast.AugAssign))
         return "call" if has_call and simple else "statement"
 
     def _keep(self, stmt: ast.stmt, unit: _Unit, lines: list[str], *, replace: dict[int, str] | None = None,
@@ -1047,7 +1090,8 @@ class _Builder:
                 if r == first == stmt.lineno:
                     b = b[stmt.col_offset:]
                 seg_lines.append((b.decode("utf-8", "replace"), unit.origin(r)))
-        self.segments.append(_Segment(seg_lines, self.unit_index, stmt, kind, tuple(defines), unit.origin(first)))
+        self.segments.append(_Segment(seg_lines, self.unit_index, stmt, kind, tuple(defines), unit.origin(first),
+                                      (first, stmt.end_lineno or first)))
 
     def _missing(self, names: Iterable[str]) -> list[str]:
         """Names that are not defined at this point by kept code (nor builtins)."""
@@ -1063,10 +1107,10 @@ class _Builder:
     def _why_missing(self, names: list[str]) -> str:
         parts = []
         for name in names[:3]:
-            if name in self.dropped_bound:
-                parts.append(f"{name}, which only code not run sets ({self.dropped_bound[name]})")
-            elif name in self.colab_names or name in _NOTEBOOK_ONLY_NAMES:
+            if name in self.colab_names or (name in _NOTEBOOK_ONLY_NAMES and name not in self.dropped_bound):
                 parts.append(f"{name}, which exists only in Colab/Jupyter")
+            elif name in self.dropped_bound:
+                parts.append(f"{name}, which only code not run sets ({self.dropped_bound[name]})")
             else:
                 parts.append(f"{name}, which is not defined before it")
         return "uses " + "; ".join(parts)
@@ -1106,12 +1150,14 @@ class _Builder:
                 missing.append(a)
             else:
                 kept.append(a)
+        def listed(aliases):
+            return "import " + ", ".join(f"{a.name} as {a.asname}" if a.asname else a.name for a in aliases)
+
         if colab:
-            self._not_run("colab", unit.origin(stmt.lineno), "import " + ", ".join(a.name for a in colab))
+            self._not_run("colab", unit.origin(stmt.lineno), listed(colab))
             self.colab_names.update(a.asname or a.name.split(".")[0] for a in colab)
         if missing:
-            self._not_run("import", unit.origin(stmt.lineno), "import " + ", ".join(a.name for a in missing),
-                          "not installed where grading runs")
+            self._not_run("import", unit.origin(stmt.lineno), listed(missing), "not installed where grading runs")
         for a in colab + missing:
             self.dropped_bound.setdefault(a.asname or a.name.split(".")[0], unit.origin(stmt.lineno))
         if not kept:
@@ -1121,8 +1167,7 @@ class _Builder:
             self.bound.add(local)
             self.aliases[local] = a.name if a.asname else local
         if colab or missing:
-            text = "import " + ", ".join(f"{a.name} as {a.asname}" if a.asname else a.name for a in kept)
-            self._keep(stmt, unit, lines, text=text)
+            self._keep(stmt, unit, lines, text=listed(kept))
         else:
             self._keep(stmt, unit, lines)
         return True
@@ -1299,14 +1344,14 @@ class _Builder:
                 source, line_map = self._assemble(header)
         self._warn_about_globals()
 
-        functions, classes = [], []
+        functions: dict[str, None] = {}
+        classes: dict[str, None] = {}
         for seg in self.segments:
             for n in seg.defines:
-                if n in functions:
-                    functions.remove(n)
-                functions.append(n)
-            if isinstance(seg.stmt, ast.ClassDef) and seg.stmt.name not in classes:
-                classes.append(seg.stmt.name)
+                functions.pop(n, None)  # a later definition wins, as when the cells run in order
+                functions[n] = None
+            if isinstance(seg.stmt, ast.ClassDef):
+                classes[seg.stmt.name] = None
         unusable = [n for n in dict.fromkeys(self.unusable) if n not in functions]
 
         issues = src.issues + self.issues
@@ -1334,12 +1379,12 @@ class _Builder:
         out: list[str] = list(header)
         line_map: list[Origin | None] = [None] * len(header)
         ordered = [s for s in self.segments if s.kind == "future"] + [s for s in self.segments if s.kind != "future"]
-        previous_unit = None
+        previous: _Segment | None = None
         for seg in ordered:
-            if previous_unit is not None and seg.unit != previous_unit:
+            if previous is not None and (seg.unit != previous.unit or seg.rows[0] > previous.rows[1] + 1):
                 out.append("")
                 line_map.append(None)
-            previous_unit = seg.unit
+            previous = seg
             for text, origin in seg.lines:
                 out.append(text)
                 line_map.append(origin)
