@@ -1294,7 +1294,9 @@ class _Builder:
         if ok:
             for c in colab_imports:
                 span = range(c.lineno, (c.end_lineno or c.lineno) + 1)
-                if any(o is not c and (o.lineno in span or (o.end_lineno or o.lineno) in span) for o in inner):
+                before = lines[c.lineno - 1].encode("utf-8")[: c.col_offset]
+                if before.strip() or any(o is not c and (o.lineno in span or (o.end_lineno or o.lineno) in span)
+                                         for o in inner):
                     ok = False
         if not ok:
             self._drop(stmt, unit, lines, self._call_kind(stmt))
@@ -1302,8 +1304,7 @@ class _Builder:
         replace: dict[int, str] = {}
         for c in colab_imports:
             self._not_run("colab", unit.origin(c.lineno), lines[c.lineno - 1], "inside try:, replaced by pass")
-            indent = lines[c.lineno - 1][: c.col_offset] if lines[c.lineno - 1][: c.col_offset].isspace() else " " * c.col_offset
-            replace[c.lineno] = indent + "pass"
+            replace[c.lineno] = lines[c.lineno - 1].encode("utf-8")[: c.col_offset].decode() + "pass"
             for r in range(c.lineno + 1, (c.end_lineno or c.lineno) + 1):
                 replace[r] = ""
             self.colab_names.update(a.asname or a.name.split(".")[0] for a in c.names)
@@ -1426,7 +1427,10 @@ class _Builder:
             except (SyntaxError, ValueError, RecursionError, MemoryError):
                 continue
             for name in sorted(used - module_bound):
-                if name in self.dropped_bound:
+                if name in self.colab_names:
+                    what, code = "which exists only in Colab/Jupyter", "notebook_only_name"
+                    fix = "do not use it in code that is graded"
+                elif name in self.dropped_bound:
                     what = f"which only code not run while grading sets ({self.dropped_bound[name]})"
                     code = "uses_not_run_name"
                     fix = "pass it in as an argument or create it inside the function"
@@ -1572,6 +1576,13 @@ _HW_ONLY = re.compile(_HW_WORD + _SEP + _NUM)
 _Q_ONLY = re.compile(_Q_WORD + _SEP + _NUM)
 _ID_NUMBERS = re.compile(r"hw(\d+)[._]q(\d+)$", re.IGNORECASE)
 _COPY_SUFFIX = re.compile(r"(?:\s*\(\d+\)|[\s_-]*copy(?:\s*\d+)?)+$", re.IGNORECASE)
+_COPY_PREFIX = re.compile(r"^copy of\s+", re.IGNORECASE)  # Colab's File > Save a copy
+
+
+def _plain_stem(file_name: str) -> str:
+    """The file name without extension and without what copies add (``Copy of x``, ``x (1)``, ``x - Copy``)."""
+    stem = file_name.rsplit(".", 1)[0] if "." in file_name else file_name
+    return _COPY_PREFIX.sub("", _COPY_SUFFIX.sub("", stem))
 
 
 @dataclass(frozen=True)
@@ -1605,9 +1616,9 @@ def _squash(text: str) -> str:
 
 def _hint_sources(extraction: Extraction, hints: Sequence[str]) -> list[tuple[str, str]]:
     parts = [p for p in extraction.name.replace("\\", "/").split("/") if p]
-    stem = _COPY_SUFFIX.sub("", parts[-1].rsplit(".", 1)[0]) if parts else ""
-    sources = [("the file name", stem)]
-    sources += [("the folder", h) for h in list(hints) + parts[:-1][::-1]]
+    sources = [("the file name", _plain_stem(parts[-1]) if parts else "")]
+    sources += [("the hints given", h) for h in hints]
+    sources += [("the folder", p) for p in parts[:-1][::-1]]
     if extraction.title:
         sources.append(("the notebook's title", extraction.title))
     sources += [("a heading", h) for h in extraction.headings[:50]]
@@ -1679,9 +1690,8 @@ def match(extraction: Extraction, questions: Iterable[QuestionLike], *, hints: S
     questions = list(questions)
     name = extraction.name.replace("\\", "/").split("/")[-1] or extraction.name
     shown = _clean(name, 120)
-    stem, _, ext = name.rpartition(".")
-    stem, ext = (stem, "." + ext) if stem else (name, "")
-    key = _squash(_COPY_SUFFIX.sub("", stem))
+    ext = "." + name.rsplit(".", 1)[1] if "." in name else ""
+    key = _squash(_plain_stem(name))
     for q in questions:
         if key and key in (_squash(q.slug), _squash(q.id)):
             return MatchResult(extraction.name, (_question_match(q, extraction, "file name"),))
