@@ -11,7 +11,7 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Iterable, Protocol, Sequence
 
-from dlgrade.autograde.extraction import HINT_CHARS, Extraction, clean_text
+from dlgrade.autograde.notebook.extraction import HINT_CHARS, Extraction, clean_text
 
 class QuestionLike(Protocol):
     id: str

@@ -1,6 +1,6 @@
 """What reading a student's notebook or script gives: the module of kept definitions, its line map back to
 the notebook, what was not run while grading, and the problems found. Plain data; see
-:mod:`dlgrade.autograde.notebooks` for how it is made."""
+:mod:`dlgrade.autograde.notebook` for how it is made."""
 
 from __future__ import annotations
 

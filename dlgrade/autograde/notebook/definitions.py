@@ -35,7 +35,7 @@ import tokenize
 from dataclasses import dataclass
 from typing import Callable, Iterable, Sequence
 
-from dlgrade.autograde.extraction import (
+from dlgrade.autograde.notebook.extraction import (
     HINT_CHARS, MAX_LISTED, Extraction, Issue, NotRun, Origin, clean_text, collect_headings,
 )
 

@@ -50,11 +50,11 @@ from typing import Callable
 
 import nbformat
 
-from dlgrade.autograde.definitions import COLAB_MODULES, PURE_CALLS, PYTHON_CELL_MAGICS, CodeUnit, ModuleBuilder
-from dlgrade.autograde.extraction import (
+from dlgrade.autograde.notebook.definitions import COLAB_MODULES, PURE_CALLS, PYTHON_CELL_MAGICS, CodeUnit, ModuleBuilder
+from dlgrade.autograde.notebook.extraction import (
     MAX_LISTED, Extraction, Issue, NotebookError, NotRun, Origin, clean_text, collect_headings,
 )
-from dlgrade.autograde.matching import Ambiguity, MatchResult, QuestionMatch, match
+from dlgrade.autograde.notebook.matching import Ambiguity, MatchResult, QuestionMatch, match
 
 __all__ = [
     "Ambiguity", "Extraction", "Issue", "MatchResult", "NotRun", "NotebookError", "Origin", "QuestionMatch",
