@@ -92,7 +92,7 @@ def test_number_formatting():
     assert fmt_number(0.84751, 3, "fa") == "۰٫۸۴۸"
     assert fmt_number(12345, lang="fa") == "۱۲٬۳۴۵"
     assert fmt_number(None) == "—"
-    assert fmt_number(1.2e-7, 3) == "1.20e-07"
+    assert fmt_number(1.2e-7, 3) == "1.20 × 10⁻⁷"  # no e-notation in the reports
     assert fmt_seconds(0.099) == "0.1" and fmt_seconds(0.01) == "< 0.1" and fmt_seconds(0.0, "fa") == "< ۰٫۱"
     assert fmt_seconds(165.04) == "165.0" and fmt_seconds(None) == "—"
     assert to_fa_digits("-3.5%") == "−۳٫۵٪"
