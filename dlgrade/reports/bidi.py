@@ -23,10 +23,25 @@ LRI, PDI = "\u2066", "\u2069"  # LEFT-TO-RIGHT ISOLATE ... POP DIRECTIONAL ISOLA
 # A Latin word, identifier or file name: "keras-tuner", "hw6.q4", "build_model", "3CosAdd", "1-NN", "glove.6B.50d".
 # (Not "1e-05": e-notation is a number.)
 IDENT = r"(?![0-9]+(?:\.[0-9]+)?[eE][-+]?[0-9])(?:[0-9]+[-.]?)?[A-Za-z_][A-Za-z0-9_]*(?:['.\-/][A-Za-z0-9_]+)*"
-# Several of them joined by spaces, operators or brackets, as prose writes code: "build_model(hp)", "Adam optimizer".
+# A keyword argument's value: "ddof=0", "lr=1e-3" (no spaces around "=": "ε = 0.001" is a formula).
+_KWARG = r"(?:=[-+]?[0-9][0-9.]*(?:[eE][-+]?[0-9]+)?(?![0-9A-Za-z_]))?"
+_ELEMENT = rf"(?:{IDENT}{_KWARG}|[0-9]+(?:\.[0-9]+)*(?![0-9A-Za-z_]))"  # words, numbers, versions
+# Words and numbers joined by spaces, operators or brackets, as prose writes code: "build_model(hp)",
+# "Adam optimizer", "Dense(64, activation=relu)". It starts with a word; numbers it ends with are not
+# part of it ("Dropout 0.5": only "Dropout"), see trim_latin_run.
 LATIN_RUN = re.compile(
-    rf"[(\[{{]*{IDENT}(?:[)\]}}]*(?:[ ,:=+*/×·<>−-]+|[(\[{{]+)?[(\[{{]*{IDENT})*[)\]}}]*"
+    rf"[(\[{{]*{IDENT}{_KWARG}(?:[)\]}}]*(?:[ ,:=+*/×·<>−-]+|[(\[{{]+)?[(\[{{]*{_ELEMENT})*[)\]}}]*"
 )
+_NUMBER = r"[0-9]+(?:\.[0-9]+)?"
+_TRAILING_NUMBERS = re.compile(rf"[,:;+*/×·<>−-]*\s+[-−]?{_NUMBER}(?:[ ,:+*/×·<>−-]+{_NUMBER})*$")  # not "CIFAR-10"
+
+
+def trim_latin_run(run: str) -> tuple[str, str]:
+    """Split a :data:`LATIN_RUN` match into the Latin part and the numbers it ends with (prose, not code):
+    "Dropout 0.5" gives ("Dropout", " 0.5"); "Dense(64)" is kept whole."""
+    m = _TRAILING_NUMBERS.search(run)
+    return (run[:m.start()], run[m.start():]) if m else (run, "")
+
 
 # Elements whose content is an LTR island (tag names), and classes that mark one.
 _ISLAND_TAGS = {"code", "pre", "kbd", "samp", "bdi", "bdo", "var"}

@@ -24,7 +24,7 @@ from typing import Any, Iterable
 
 from markupsafe import Markup, escape
 
-from dlgrade.reports.bidi import LATIN_RUN, isolate_text, ltr_html, split_unbalanced
+from dlgrade.reports.bidi import LATIN_RUN, isolate_text, ltr_html, split_unbalanced, trim_latin_run
 
 LANGS = ("fa", "en")
 MINUS = "\u2212"
@@ -398,10 +398,12 @@ def localise_text(text: str, lang: str, *, html: bool = False, isolate_latin: bo
             chunk = chunk.translate(_FA)
         out.append(escape(chunk) if html else chunk)
 
-    for m in _TOKENS.finditer(text):
+    while (m := _TOKENS.search(text, pos)) is not None:
         plain(text[pos:m.start()])
-        pos = m.end()
         kind, token = m.lastgroup, m.group()
+        if kind == "latin":  # "Dropout 0.5": the number is prose, localised after the word
+            token, _ = trim_latin_run(token)
+        pos = m.start() + len(token)
         if kind in ("sci", "num"):
             out.append(_text_number(token, lang).out(html))
         elif kind == "version":

@@ -22,9 +22,10 @@ ARABIC_INDIC_DIGITS = "٠١٢٣٤٥٦٧٨٩"
 _D = "0-9۰-۹٠-٩"
 # "2.64e-13", "۲٫۶۴e−۱۳", "1E+5"; also the reversed order an RTL line can show ("13-e2.64" is not matched,
 # but "۱۳−e۲٫۶۴" is: digits, an optional sign, e, digits).
+# Hex strings (commit hashes, sha256) are not numbers: no letter, digit or "." may touch the match.
 _E_NOTATION = re.compile(
-    rf"(?<![A-Za-z_])[{_D}][{_D}.٫]*\s?[eE]\s?[-+−]?[{_D}]+(?![A-Za-z_])"
-    rf"|(?<![A-Za-z_])[{_D}]+[-+−][eE][{_D}][{_D}.٫]*(?![A-Za-z_])")
+    rf"(?<![A-Za-z_{_D}.٫])[{_D}][{_D}.٫]*\s?[eE]\s?[-+−]?[{_D}]+(?![A-Za-z_{_D}])"
+    rf"|(?<![A-Za-z_{_D}.٫])[{_D}]+[-+−][eE][{_D}][{_D}.٫]*(?![A-Za-z_{_D}])")
 
 
 def find_e_notation(text: str) -> list[str]:

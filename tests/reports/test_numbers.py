@@ -132,7 +132,7 @@ def test_versions_and_hashes_are_untouched():
         assert fmt_version(text) == text
         assert fmt_version(text, "fa") == f"{LRI}{text}{PDI}"
         assert fmt_version(text, "fa", html=True) == f'<bdi dir="ltr" class="ltr verbatim nowrap">{text}</bdi>'
-    assert to_fa_digits("dlgrade 0.1.0, commit a3f9c01") == "dlgrade 0.1.0، commit a3f9c01"
+    assert to_fa_digits("نسخهٔ 0.1.0, کامیت a3f9c01") == "نسخهٔ 0.1.0، کامیت a3f9c01"
 
 
 def test_numbers_inside_text_are_localised_identifiers_are_not():
@@ -158,3 +158,13 @@ def test_cells_localise_text_and_isolate_latin_in_persian():
     assert fmt_cell("سه‌تایی تصادفی", 4, "fa", html=True) == "سه‌تایی تصادفی"
     assert fmt_cell("ankle boot", 4, "fa", html=True) == '<bdi dir="ltr" class="ltr verbatim nowrap">ankle boot</bdi>'
     assert fmt_cell(0.123456, 4, "fa") == "۰٫۱۲۳۵"
+
+
+def test_latin_runs_end_at_a_word_code_stays_whole():
+    def islands(text):
+        return [p for p in localise_text(text, "fa", isolate_latin=True).split("\u2066")[1:]]
+    assert islands("با Dense(64, activation=relu) و ddof=0") == ["Dense(64, activation=relu)\u2069 و ", "ddof=0\u2069"]
+    assert localise_text("روی CIFAR-10 با Dropout 0.5", "fa", isolate_latin=True) == \
+        "روی \u2066CIFAR-10\u2069 با \u2066Dropout\u2069 ۰٫۵"
+    assert localise_text("loss -0.25", "en") == "loss −0.25"
+    assert localise_text("Vazirmatn 33.0.3 (npm)", "fa", isolate_latin=True) == "\u2066Vazirmatn 33.0.3 (npm)\u2069"
