@@ -46,23 +46,30 @@ def pdf_text(pdf: bytes | str | Path) -> str:
         return "\n".join(page.extract_text() or "" for page in doc.pages)
 
 
-def visual_lines(pdf: bytes | str | Path, page: int = 0) -> list[str]:
-    """The characters of one page, line by line, each line left to right as drawn (not in reading order).
+def visual_lines(pdf: bytes | str | Path, page: int | None = 0, *, right_to_left: bool = False) -> list[str]:
+    """The characters of a page (``None``: every page), line by line, in the order they are drawn.
 
+    Each line runs left to right (``right_to_left``: right to left, which is Persian reading order for
+    Persian words; a glyph standing for several characters, like the lam-alef ligature "لا", stays whole).
     A superscript joins the line it is raised from. Useful to check that "−۰٫۵" has its minus on the left
     or that a matrix's first column is on the left.
     """
     import pdfplumber
 
     with pdfplumber.open(io.BytesIO(_read(pdf))) as doc:
-        chars = sorted(doc.pages[page].chars, key=lambda c: c["bottom"])
-    lines: list[list[dict]] = []
-    for ch in chars:
-        if lines and ch["bottom"] - lines[-1][0]["bottom"] < 0.6 * max(c["size"] for c in lines[-1]):
-            lines[-1].append(ch)
-        else:
-            lines.append([ch])
-    return ["".join(c["text"] for c in sorted(line, key=lambda c: c["x0"])) for line in lines]
+        pages = doc.pages if page is None else [doc.pages[page]]
+        per_page = [sorted(p.chars, key=lambda c: c["bottom"]) for p in pages]
+    out = []
+    for chars in per_page:
+        lines: list[list[dict]] = []
+        for ch in chars:
+            if lines and ch["bottom"] - lines[-1][0]["bottom"] < 0.6 * max(c["size"] for c in lines[-1]):
+                lines[-1].append(ch)
+            else:
+                lines.append([ch])
+        out += ["".join(c["text"] for c in sorted(line, key=lambda c: c["x0"], reverse=right_to_left))
+                for line in lines]
+    return out
 
 
 @lru_cache(maxsize=1)

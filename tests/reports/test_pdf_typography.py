@@ -127,3 +127,12 @@ def test_specimen_renders_to_png(fa_pdf, tmp_path):
     subprocess.run(["pdftoppm", "-png", "-r", "50", "-singlefile", str(tmp_path / "fa.pdf"), str(tmp_path / "fa")],
                    check=True, timeout=60)
     assert ImageStat.Stat(Image.open(tmp_path / "fa.png").convert("L")).stddev[0] > 5
+
+
+def test_persian_words_read_right_to_left_glyph_by_glyph(fa_pdf):
+    """Reading the drawn glyphs right to left gives Persian words back, ligatures (lam-alef) included."""
+    import unicodedata
+
+    rtl = unicodedata.normalize("NFKC", "".join(visual_lines(fa_pdf, None, right_to_left=True)))
+    assert "ارقام" in rtl and "جست" in rtl
+    assert "ارقام" not in unicodedata.normalize("NFKC", "".join(visual_lines(fa_pdf)))  # drawn left to right: reversed
