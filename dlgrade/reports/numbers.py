@@ -133,6 +133,8 @@ def _num(value: Any, lang: str, digits: int = 3, sig: int | None = None, notatio
     style = _style(lang)
     if notation not in ("auto", "fixed", "sci", "exact"):
         raise ValueError(f"notation must be 'auto', 'fixed', 'sci' or 'exact', got {notation!r}")
+    if isinstance(digits, bool) or not isinstance(digits, int) or digits < 0:
+        raise ValueError(f"digits (decimals) must be an int >= 0, got {digits!r}")
     if value is None:
         return _Num(lang, "—")
     if isinstance(value, bool):
@@ -150,6 +152,8 @@ def _num(value: Any, lang: str, digits: int = 3, sig: int | None = None, notatio
         x = abs(x)
         if math.isinf(x):
             ascii_, exp = "∞", None
+        elif x == 0 and notation in ("sci", "exact"):
+            ascii_, exp = "0", None
         elif notation == "exact":
             ascii_, exp = _exact(x)
         elif sig is not None:

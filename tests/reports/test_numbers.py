@@ -45,6 +45,7 @@ def test_powers_of_ten_instead_of_e_notation():
         '<span class="num"><bdi dir="ltr">۲٫۶۴ × ۱۰<sup>−۱۳</sup></bdi></span>'
     assert fmt_number(1.2e-7, 3) == "1.20 × 10⁻⁷"
     assert fmt_number(3e7, 1) == "3.00 × 10⁷"
+    assert fmt_sci(0.0) == "0" and fmt_exact(0.0, "fa") == "۰"
     assert fmt_sci(0.000264) == "2.64 × 10⁻⁴" and fmt_sci(0.000264, 2, "fa") == f"{LRI}۲٫۶ × ۱۰^−۴{PDI}"
     assert fmt_exact(1e-05) == "10⁻⁵" and fmt_exact(1e-05, "fa", html=True).count("<sup>−۵</sup>") == 1
     # digits 0 or 1 never switch to a power of ten: 0.4 points is "0", not "4 × 10⁻¹"
@@ -77,6 +78,8 @@ def test_bad_arguments_say_what_was_expected():
         fmt_number(1.0, 2, "de")
     with pytest.raises(ValueError, match="notation must be"):
         fmt_number(1.0, notation="engineering")
+    with pytest.raises(ValueError, match=r"digits \(decimals\) must be an int >= 0, got -1"):
+        fmt_number(1.0, -1)
     with pytest.raises(TypeError, match="needs numbers"):
         fmt_range("a", "b")
 
