@@ -14,12 +14,16 @@ export DLGRADE_DATA := $(SHARED_DATA)
 endif
 endif
 
-.PHONY: setup system-deps report test bench lint clean
+.PHONY: setup system-deps fonts report test bench lint clean
 
-setup: system-deps $(STAMP)
+setup: system-deps fonts $(STAMP)
 
 system-deps:
 	@scripts/install-system-deps.sh
+
+# The Persian face (Vazirmatn, from npm, into dlgrade/fonts/); without npm the PDFs fall back to Noto Sans Arabic.
+fonts:
+	@scripts/fetch-fonts.sh
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)

@@ -7,15 +7,19 @@ question's template folder) and never loads rubrics or imports questions itself.
 from __future__ import annotations
 
 import logging
+import numbers
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 import jinja2
+from markupsafe import Markup
 
 from dlgrade import __version__
-from dlgrade.reports.numbers import fmt_cell, fmt_number, fmt_seconds, to_fa_digits
+from dlgrade.reports import numbers as nb
+from dlgrade.reports.bidi import ltr_html
+from dlgrade.reports.fonts import persian_face
 from dlgrade.words import CATALOG, LANGS
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -47,6 +51,57 @@ class Section:
     extra: dict = field(default_factory=dict)
 
 
+def filters(lang: str) -> dict[str, Callable[..., Any]]:
+    """The templates' filters for ``lang``; each returns ``Markup`` (see :mod:`dlgrade.reports.numbers`).
+
+    Numbers: ``num(digits=3, sig=None, notation="auto", signed=False)``, ``cell(digits=4)``, ``sci(sig=3)``,
+    ``exact`` (the digits it was given: 1e-05 → 10⁻⁵), ``pct(digits=1)`` (a fraction as %), ``pp(digits=1)``
+    (a difference of fractions in percentage points), ``seconds``, ``duration``, ``points(total)``
+    ("۷ از ۹"), ``range(high=None, digits=None)`` ("[low, high]"; also parses "[0, 1e-05]"),
+    ``numlist(digits=None)`` (joined with "،" in Persian). Text: ``digits`` (localise the numbers in a
+    string; a number is shown exactly), ``prose`` (Persian text from Python: numbers localised and Latin
+    words in left-to-right islands), ``ltr`` / ``code`` (code, identifiers, file names, verbatim),
+    ``formula`` (a left-to-right island whose numbers are localised), ``version`` (versions, hashes).
+    """
+    def markup_or(fn):
+        return lambda s, *a, **k: s if isinstance(s, Markup) else fn(s, *a, **k)
+
+    def digits(value):
+        if isinstance(value, numbers.Real) or value is None:
+            return nb.fmt_exact(value, lang, html=True)
+        return nb.localise_text(str(value), lang, html=True)
+
+    return {
+        "num": lambda v, digits=3, sig=None, notation="auto", signed=False: nb.fmt_number(
+            v, digits, lang, sig=sig, notation=notation, signed=signed, html=True),
+        "cell": lambda v, digits=4: nb.fmt_cell(v, digits, lang, html=True),
+        "sci": lambda v, sig=3: nb.fmt_sci(v, sig, lang, html=True),
+        "exact": lambda v: nb.fmt_exact(v, lang, html=True),
+        "pct": lambda v, digits=1, signed=False: nb.fmt_pct(v, digits, lang, signed=signed, html=True),
+        "pp": lambda v, digits=1, signed=False: nb.fmt_pp(v, digits, lang, signed=signed, html=True),
+        "seconds": lambda v: nb.fmt_seconds(v, lang, html=True),
+        "duration": lambda v: nb.fmt_duration(v, lang, html=True),
+        "points": lambda earned, total=None: nb.fmt_points(earned, total, lang, html=True),
+        "range": lambda low, high=None, digits=None: nb.fmt_range(low, high, digits, lang, html=True),
+        "numlist": lambda values, digits=None: nb.fmt_list(values, digits, lang, html=True),
+        "digits": markup_or(digits),
+        "prose": markup_or(lambda s: nb.localise_text(str(s), lang, html=True, isolate_latin=True)),
+        "ltr": lambda s, code=False: ltr_html(s, code=code),
+        "code": lambda s: ltr_html(s, code=True),
+        "formula": lambda s: ltr_html(s if isinstance(s, Markup) else nb.localise_text(str(s), lang, html=True),
+                                      verbatim=False),
+        "version": lambda s: nb.fmt_version(s, lang, html=True),
+    }
+
+
+def typeface_note(lang: str) -> str:
+    """Which face the Persian text is set in, for the appendix."""
+    try:
+        return persian_face().describe(lang)
+    except FileNotFoundError as e:
+        return str(e)
+
+
 def environment(lang: str, sections: Sequence[Section] = ()) -> jinja2.Environment:
     """A Jinja environment whose filters format numbers for ``lang``; each section's templates are reachable
     under its slug (``hw6_q1/section.html.j2``)."""
@@ -54,13 +109,11 @@ def environment(lang: str, sections: Sequence[Section] = ()) -> jinja2.Environme
                                   jinja2.PrefixLoader({s.slug: jinja2.FileSystemLoader(str(s.templates)) for s in sections})])
     env = jinja2.Environment(loader=loader, autoescape=jinja2.select_autoescape(["j2", "html"]),
                              undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
-    env.filters["num"] = lambda v, digits=3: fmt_number(v, digits, lang)
-    env.filters["seconds"] = lambda v: fmt_seconds(v, lang)
-    env.filters["cell"] = lambda v, digits=4: fmt_cell(v, digits, lang)
-    env.filters["pct"] = lambda v, digits=1: (fmt_number(100 * v, digits, lang) + ("٪" if lang == "fa" else "%")) if v is not None else "—"
-    env.filters["digits"] = (lambda s: to_fa_digits(str(s))) if lang == "fa" else (lambda s: str(s))
+    env.filters.update(filters(lang))
     env.globals["lang"] = lang
     env.globals["w"] = CATALOG.view(lang, "report")
+    env.globals["list_sep"] = nb.STYLES[lang].list_sep
+    env.globals["typeface"] = typeface_note(lang)
     return env
 
 
