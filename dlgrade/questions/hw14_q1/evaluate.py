@@ -207,3 +207,56 @@ def analogy_record(key: str, direction: str, query: tuple[str, str, str], expect
             "add": add, "cosmul": cosmul, "rank_add": rank(False), "rank_cosmul": rank(True),
             "top1_add": add[0][0], "top1_add_score": add[0][1], "top1_cosmul": cosmul[0][0], "top1_cosmul_score": cosmul[0][1],
             "answers_add": marked(add), "answers_cosmul": marked(cosmul)}
+
+
+def analogy_records(items: Any, analogies, kv, scorer: Scorer, topn: int, step: str = "analogies") -> list[dict]:
+    """:func:`analogy_record` for both directions of every homework analogy, from what the analogies step returned
+    (validated: ``topn`` answers each, and an open analogy's forward answer a word of the vectors)."""
+    if not isinstance(items, list) or len(items) != len(analogies) or not all(isinstance(i, dict) for i in items):
+        raise StepFailed(step, "shape", f"expected {len(analogies)} analogy records")
+    records = []
+    for (a, b, c, expected), item in zip(analogies, items):
+        add_cos = {k: expect_answers(item.get(k), step, k, topn)
+                   for k in ("forward_add", "forward_cosmul", "backward_add", "backward_cosmul")}
+        target = expected or add_cos["forward_add"][0][0]
+        if target not in kv.key_to_index:
+            raise StepFailed(step, "wrong", f"the answer {target!r} to {a} \u2212 {c} + {b} is not a word of the vectors")
+        records += [analogy_record(f"{a}.forward", "forward", (a, b, c), expected, add_cos["forward_add"], add_cos["forward_cosmul"], scorer),
+                    analogy_record(f"{a}.backward", "backward", (target, c, b), a, add_cos["backward_add"], add_cos["backward_cosmul"], scorer)]
+    return records
+
+
+def analogy_metrics(records: list[dict]) -> dict[str, Any]:
+    """Each query's top answers and the expected word's ranks, and how many queries with an answer put it first."""
+    out: dict[str, Any] = {}
+    for x in records:
+        out.update({f"analogy.{x['key']}.top1_add": x["top1_add"], f"analogy.{x['key']}.top1_cosmul": x["top1_cosmul"]})
+        if x["expected"]:
+            out.update({f"analogy.{x['key']}.rank_add": x["rank_add"], f"analogy.{x['key']}.rank_cosmul": x["rank_cosmul"]})
+    closed = [x for x in records if x["expected"]]
+    out.update({"analogy.solved_add": sum(x["rank_add"] == 1 for x in closed),
+                "analogy.solved_cosmul": sum(x["rank_cosmul"] == 1 for x in closed), "analogy.closed_queries": len(closed)})
+    return out
+
+
+def calf_metrics(add: list, cosmul: list, query: tuple[str, str, str], expected: str, reference_answer: str, scorer: Scorer) -> dict:
+    """The calf analogy ``p - r + q``: the top answers, where the expected and the reference's answers rank."""
+    p, q, r = query
+    sc_add, sc_mul = scorer.analogy(p, q, r), scorer.analogy(p, q, r, cosmul=True)
+    return {"calf.top1_add": add[0][0], "calf.top1_cosmul": cosmul[0][0],
+            "calf.rank_add": scorer.rank(sc_add, expected, query), "calf.rank_cosmul": scorer.rank(sc_mul, expected, query),
+            "calf.mad_rank_add": scorer.rank(sc_add, reference_answer, query),
+            "calf.cow_calf_cosine": float(scorer.kv.similarity(p, expected))}
+
+
+def map_geometry(kv, groups: dict, arrows, explained: list[float]) -> dict:
+    """What a map shows, measured in all dimensions: the variance its two axes keep, whether each word's nearest word
+    is in its group, and how parallel the arrows of each kind are."""
+    words = [w for ws in groups.values() for w in ws]
+    kinds: dict[str, list] = {}
+    for f, t, kind in arrows:
+        kinds.setdefault(kind, []).append((f, t))
+    return {"groups": {g: list(ws) for g, ws in groups.items()}, "explained_variance": explained,
+            "explained_variance_2d": float(sum(explained)),
+            "separation_1nn": group_separation(np.array([kv[w] for w in words]), [g for g, ws in groups.items() for _ in ws]),
+            "parallelism": {k: offset_parallelism(kv, p) for k, p in kinds.items() if len(p) > 1}}

@@ -81,27 +81,9 @@ def evaluate_distances(ctx, got) -> None:
 
 
 def evaluate_analogies(ctx, got) -> None:
-    out, scorer, kv, topn, r = got["analogies"], got["vectors"]["scorer"], got["vectors"]["kv"], ctx.config.topn, ctx.result
-    items = out.get("analogies") if isinstance(out, dict) else None
-    if not isinstance(items, list) or len(items) != len(ANALOGIES) or not all(isinstance(i, dict) for i in items):
-        raise StepFailed("analogies", "shape", f"expected {len(ANALOGIES)} analogy records")
-    answers = lambda item, k: evaluate.expect_answers(item.get(k), "analogies", k, topn)  # noqa: E731
-    records = []
-    for (a, b, c, expected), item in zip(ANALOGIES, items):
-        fwd = answers(item, "forward_add")
-        target = expected or fwd[0][0]
-        if target not in kv.key_to_index:
-            raise StepFailed("analogies", "wrong", f"the answer {target!r} to {a} \u2212 {c} + {b} is not a word of the vectors")
-        records += [evaluate.analogy_record(f"{a}.forward", "forward", (a, b, c), expected, fwd, answers(item, "forward_cosmul"), scorer),
-                    evaluate.analogy_record(f"{a}.backward", "backward", (target, c, b), a, answers(item, "backward_add"),
-                                            answers(item, "backward_cosmul"), scorer)]
-    for rec in records:
-        r.metrics.update({f"analogy.{rec['key']}.top1_add": rec["top1_add"], f"analogy.{rec['key']}.top1_cosmul": rec["top1_cosmul"]})
-        if rec["expected"]:
-            r.metrics.update({f"analogy.{rec['key']}.rank_add": rec["rank_add"], f"analogy.{rec['key']}.rank_cosmul": rec["rank_cosmul"]})
-    closed = [rec for rec in records if rec["expected"]]
-    r.metrics.update({"analogy.solved_add": sum(rec["rank_add"] == 1 for rec in closed),
-                      "analogy.solved_cosmul": sum(rec["rank_cosmul"] == 1 for rec in closed), "analogy.closed_queries": len(closed)})
+    out, kv, scorer, topn, r = got["analogies"], got["vectors"]["kv"], got["vectors"]["scorer"], ctx.config.topn, ctx.result
+    records = evaluate.analogy_records(out.get("analogies") if isinstance(out, dict) else None, ANALOGIES, kv, scorer, topn)
+    r.metrics.update(evaluate.analogy_metrics(records))
     r.add_table("analogies", ["direction", "query", "expected", "top1_add", "top1_add_score", "rank_add", "top1_cosmul",
                               "top1_cosmul_score", "rank_cosmul"],
                 [[x["direction"], x["query"], x["expected"], x["top1_add"], round(x["top1_add_score"], 4), x["rank_add"],
@@ -111,36 +93,23 @@ def evaluate_analogies(ctx, got) -> None:
     by_key = {x["key"]: x for x in records}
     r.facts.update({"analogies": records, "analogy": by_key,  # words 3CosMul ranks high for homemaker - he + she:
                     "cosmul_rare_examples": [w for w, _ in by_key["homemaker.forward"]["cosmul"][1:4]]})
-    _calf(ctx, out, scorer, topn)
-    probe = ctx.config.unknown_word
-    message = (out.get("unknown_word") or {}).get("message", "")
+    cow, young, old, calf = CALF
+    calf_out = out.get("calf") if isinstance(out.get("calf"), dict) else {}
+    add, mul = (evaluate.expect_answers(calf_out.get(k), "analogies", f"calf {k}", topn) for k in ("add", "cosmul"))
+    r.add_table("calf", ["rank", "add_word", "add_cosine", "cosmul_word", "cosmul_score"],
+                [[i + 1, add[i][0], round(add[i][1], 4), mul[i][0], round(mul[i][1], 4)] for i in range(topn)])
+    r.metrics.update(evaluate.calf_metrics(add, mul, (cow, young, old), calf, REFERENCE["calf_top1"], scorer))
+    probe, message = ctx.config.unknown_word, (out.get("unknown_word") or {}).get("message", "")
     if not isinstance(message, str):
         raise StepFailed("analogies", "wrong_type", f"the unknown-word probe's message is a {type(message).__name__}, not text")
     r.facts["bad_input"] = {"call": f"analogy(kv, 'king', {probe!r}, 'man')", "message": message}
     r.metrics["bad_input.unknown_word_named"] = bool(message and repr(probe) in message)
 
 
-def _calf(ctx, out, scorer, topn) -> None:
-    cow, young, old, calf = CALF
-    calf_out = out.get("calf") if isinstance(out.get("calf"), dict) else {}
-    add = evaluate.expect_answers(calf_out.get("add"), "analogies", "calf add", topn)
-    mul = evaluate.expect_answers(calf_out.get("cosmul"), "analogies", "calf cosmul", topn)
-    sc_add, sc_mul = scorer.analogy(cow, young, old), scorer.analogy(cow, young, old, cosmul=True)
-    ctx.result.add_table("calf", ["rank", "add_word", "add_cosine", "cosmul_word", "cosmul_score"],
-                         [[i + 1, add[i][0], round(add[i][1], 4), mul[i][0], round(mul[i][1], 4)] for i in range(topn)])
-    ctx.result.metrics.update({
-        "calf.top1_add": add[0][0], "calf.top1_cosmul": mul[0][0],
-        "calf.rank_add": scorer.rank(sc_add, calf, (cow, young, old)), "calf.rank_cosmul": scorer.rank(sc_mul, calf, (cow, young, old)),
-        "calf.mad_rank_add": scorer.rank(sc_add, REFERENCE["calf_top1"], (cow, young, old)),
-        "calf.cow_calf_cosine": float(scorer.kv.similarity(cow, calf)),
-    })
-
-
 def pca_maps(ctx, got) -> None:
     kv, r = got["vectors"]["kv"], ctx.result
-    maps = {}
     for name, spec in MAPS.items():
-        words = [w for g in spec["groups"].values() for w in g]
+        words = [w for ws in spec["groups"].values() for w in ws]
         extra = None
         if name == CALF_MAP:  # the calf analogy's point and gensim's answer to it
             cow, young, old, _ = CALF
@@ -149,18 +118,10 @@ def pca_maps(ctx, got) -> None:
         points, stars, explained = evaluate.pca_projection(np.array([kv[w] for w in words], dtype=np.float64), extra)
         figures.pca_map(dict(zip(words, points)), spec["groups"], spec["arrows"], stars, explained, WORDS["map"][name]["en"],
                         ctx.figure(f"pca_{name}", f"pca_{name}.png"))
-        kinds: dict[str, list] = {}
-        for f, t, kind in spec["arrows"]:
-            kinds.setdefault(kind, []).append((f, t))
-        info = {"groups": {g: list(ws) for g, ws in spec["groups"].items()}, "explained_variance": explained,
-                "explained_variance_2d": float(sum(explained)),
-                "separation_1nn": evaluate.group_separation(np.array([kv[w] for w in words]), [g for g, ws in spec["groups"].items() for _ in ws]),
-                "parallelism": {k: evaluate.offset_parallelism(kv, p) for k, p in kinds.items() if len(p) > 1}}
-        maps[name] = info
-        r.metrics.update({f"pca.{name}.explained_variance_2d": info["explained_variance_2d"], f"pca.{name}.separation_1nn": info["separation_1nn"]})
-        r.metrics.update({f"pca.{name}.parallelism_{k}": v for k, v in info["parallelism"].items()})
-    r.facts["maps"] = maps
-    r.metrics["pca.maps"] = len(maps)
+        info = r.facts.setdefault("maps", {})[name] = evaluate.map_geometry(kv, spec["groups"], spec["arrows"], explained)
+        r.metrics.update({f"pca.{name}.explained_variance_2d": info["explained_variance_2d"], f"pca.{name}.separation_1nn": info["separation_1nn"],
+                          **{f"pca.{name}.parallelism_{k}": v for k, v in info["parallelism"].items()}})
+    r.metrics["pca.maps"] = len(r.facts["maps"])
 
 
 def evaluate_weat(ctx, got) -> None:
