@@ -67,7 +67,8 @@ def _callbacks():
     class LastEpochBatches(keras.callbacks.Callback):
         """During the last epoch, every training batch's labels and embeddings as the loss saw them (training mode).
 
-        ``metric()`` is a Keras metric that records them and reports 0; the trusted side measures them.
+        ``metric()`` is a Keras metric that records them (it reports 1 in the epoch it records, 0 before); the trusted
+        side measures them.
         """
 
         def __init__(self, epochs: int):
@@ -83,17 +84,17 @@ def _callbacks():
             if self.recording:
                 self.labels.append(np.asarray(y_true).reshape(-1))
                 self.embeddings.append(np.asarray(y_pred))
-            return np.float32(0.0)
+            return np.float32(self.recording)
 
         def metric(self):
             import tensorflow as tf
 
-            def recorded(y_true, y_pred):
+            def batches_recorded(y_true, y_pred):
                 out = tf.py_function(lambda t, p: self._record(t.numpy(), p.numpy()), [y_true, y_pred], tf.float32)
                 out.set_shape([])
                 return out
 
-            return recorded
+            return batches_recorded
 
         def outputs(self) -> dict:
             return {"labels": np.concatenate(self.labels), "embeddings": np.concatenate(self.embeddings).astype(np.float32),
