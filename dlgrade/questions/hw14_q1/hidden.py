@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from dlgrade.grader.hidden import CheckFailed, hidden_check
+from dlgrade.kit.hidden import CheckFailed, hidden_check
 
 
 def _num(v, name):

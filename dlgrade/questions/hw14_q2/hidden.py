@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from dlgrade.grader.hidden import expect_array, expect_close, hidden_check
+from dlgrade.kit.hidden import expect_array, expect_close, hidden_check
 
 
 def _emb(seed=5, n=12, d=4):
