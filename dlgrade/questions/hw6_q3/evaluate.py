@@ -9,6 +9,9 @@ import numpy as np
 
 from dlgrade.kit.runner import StepFailed, expect_output
 
+from .spec import (CHANCE, MEMORISED_TRAIN_ACCURACY, NEAR_CHANCE_TEST_ACCURACY, PRETEXT_LEARNT_ACCURACY, REFERENCE,
+                   WEIGHTINGS)
+
 EPSILON = 1e-7  # Keras' clipping of probabilities in cross-entropy
 # Where the probe's marked corner (0, 0) lands after k quarter turns counter-clockwise (np.rot90).
 PROBE_CORNER = {0: (0, 0), 1: (3, 0), 2: (3, 3), 3: (0, 3)}
@@ -70,3 +73,48 @@ def rotation_labels_ok(rotated, labels, probe: np.ndarray) -> bool:
     except (TypeError, ValueError):
         return False
     return True
+
+
+SUMMARY_COLUMNS = ("model", "classifier_weight", "rotator_weight", "classifier_train_accuracy", "classifier_test_accuracy",
+                   "rotator_train_accuracy", "rotator_heldout_accuracy")
+
+
+def summary_rows(m: dict) -> list[list]:
+    """One row per model (codes ``baseline``, ``pretext``, ``transfer``, ``joint_<weighting>``) from the metrics."""
+    def r(key):
+        return round(m[key], 4)
+
+    return [
+        ["baseline", None, None, r("baseline.train.accuracy"), r("baseline.test.accuracy"), None, None],
+        ["pretext", None, None, None, None, r("pretext.train.accuracy"), r("pretext.val.accuracy")],
+        ["transfer", None, None, r("transfer.train.accuracy"), r("transfer.test.accuracy"), None, None],
+        *[[f"joint_{k}", a, b] + [r(f"joint.{k}.{split}.{head}_accuracy") for head in ("classifier", "rotator")
+                                  for split in ("train", "test")] for k, (a, b) in WEIGHTINGS.items()],
+    ]
+
+
+def reference_rows(m: dict) -> list[list]:
+    """``[quantity code, measured, reference, chance]`` for the numbers the reference report gives."""
+    rows = (("baseline_test_accuracy", "baseline.test.accuracy", "baseline_val_accuracy", "classifier"),
+            ("baseline_train_accuracy", "baseline.train.accuracy", "baseline_train_accuracy", "classifier"),
+            ("pretext_val_accuracy", "pretext.val.accuracy", "pretext_val_accuracy", "rotator"),
+            ("pretext_train_accuracy", "pretext.train.accuracy", "pretext_train_accuracy", "rotator"),
+            ("transfer_test_accuracy", "transfer.test.accuracy", "transfer_val_accuracy", "classifier"),
+            ("joint_best_classifier_accuracy", "joint.test.best_classifier_accuracy", "joint_classifier_accuracy", "classifier"),
+            ("joint_worst_rotator_accuracy", "joint.test.min_rotator_accuracy", "joint_rotator_accuracy", "rotator"))
+    return [[code, round(m[metric], 4), REFERENCE[ref], CHANCE[head]] for code, metric, ref, head in rows]
+
+
+def discussion_facts(m: dict) -> dict:
+    """What the discussion says, decided here (thresholds from the spec) so that templates only show it."""
+    base, tr, best = m["baseline.test.accuracy"], m["transfer.test.accuracy"], m["joint.test.best_classifier_accuracy"]
+    return {
+        "baseline_memorised": m["baseline.train.accuracy"] > MEMORISED_TRAIN_ACCURACY,
+        "baseline_near_chance": base < NEAR_CHANCE_TEST_ACCURACY,
+        "pretext_learnt": m["pretext.val.accuracy"] > PRETEXT_LEARNT_ACCURACY,
+        "transfer_above_baseline": tr >= base, "transfer_gap": abs(tr - base),
+        "joint": [{"weighting": k, "classifier": m[f"joint.{k}.test.classifier_accuracy"],
+                   "rotator": m[f"joint.{k}.test.rotator_accuracy"]} for k in WEIGHTINGS],
+        "joint_above_baseline": best >= base, "joint_gap": abs(best - base),
+        "joint_reaches_reference": best >= REFERENCE["baseline_val_accuracy"],
+    }

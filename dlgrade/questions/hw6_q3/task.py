@@ -11,9 +11,8 @@ import numpy as np
 from dlgrade.kit.question import Question, Step, TrainStep
 
 from . import data, evaluate, figures, train
-from .spec import (BN_MOMENTUM, CHANCE, CONFIGS, DROPOUT, FEATURES, FILTERS, FULL_TEST_IMAGES, MEMORISED_TRAIN_ACCURACY,
-                   NEAR_CHANCE_TEST_ACCURACY, NUM_CLASSES, PRETEXT_LEARNT_ACCURACY, REFERENCE, ROTATIONS, SEED_OFFSETS,
-                   WEIGHTINGS, WORDS)
+from .spec import (BN_MOMENTUM, CHANCE, CONFIGS, DROPOUT, FEATURES, FILTERS, FULL_TEST_IMAGES, NUM_CLASSES, REFERENCE,
+                   ROTATIONS, SEED_OFFSETS, WEIGHTINGS, WORDS)
 
 
 def prepare_data(ctx, got) -> dict:
@@ -100,36 +99,12 @@ def evaluate_joint(ctx, got) -> dict:
 
 def summarise(ctx, got) -> None:
     m, r = ctx.result.metrics, ctx.result
-    base, tr, best = m["baseline.test.accuracy"], m["transfer.test.accuracy"], m["joint.test.best_classifier_accuracy"]
     speed = {k: v for s in ("evaluate_baseline", "evaluate_pretext", "evaluate_transfer", "evaluate_joint") for k, v in got[s]["speed"].items()}
     m["speed.train.images_per_second"] = round(float(np.median(list(speed.values()))), 1)
-    r.add_table("summary", ["model", "classifier_weight", "rotator_weight", "classifier_train_accuracy", "classifier_test_accuracy",
-                            "rotator_train_accuracy", "rotator_heldout_accuracy"], [
-        ["baseline", None, None, round(m["baseline.train.accuracy"], 4), round(base, 4), None, None],
-        ["pretext", None, None, None, None, round(m["pretext.train.accuracy"], 4), round(m["pretext.val.accuracy"], 4)],
-        ["transfer", None, None, round(m["transfer.train.accuracy"], 4), round(tr, 4), None, None],
-        *[[f"joint_{k}", a, b] + [round(m[f"joint.{k}.{s}.{h}_accuracy"], 4) for h in ("classifier", "rotator") for s in ("train", "test")]
-          for k, (a, b) in WEIGHTINGS.items()],
-    ])
-    r.add_table("reference", ["quantity", "measured", "reference", "chance"], [
-        ["baseline_test_accuracy", round(base, 4), REFERENCE["baseline_val_accuracy"], CHANCE["classifier"]],
-        ["baseline_train_accuracy", round(m["baseline.train.accuracy"], 4), REFERENCE["baseline_train_accuracy"], CHANCE["classifier"]],
-        ["pretext_val_accuracy", round(m["pretext.val.accuracy"], 4), REFERENCE["pretext_val_accuracy"], CHANCE["rotator"]],
-        ["pretext_train_accuracy", round(m["pretext.train.accuracy"], 4), REFERENCE["pretext_train_accuracy"], CHANCE["rotator"]],
-        ["transfer_test_accuracy", round(tr, 4), REFERENCE["transfer_val_accuracy"], CHANCE["classifier"]],
-        ["joint_best_classifier_accuracy", round(best, 4), REFERENCE["joint_classifier_accuracy"], CHANCE["classifier"]],
-        ["joint_worst_rotator_accuracy", round(m["joint.test.min_rotator_accuracy"], 4), REFERENCE["joint_rotator_accuracy"], CHANCE["rotator"]],
-    ])
+    r.add_table("summary", list(evaluate.SUMMARY_COLUMNS), evaluate.summary_rows(m))
+    r.add_table("reference", ["quantity", "measured", "reference", "chance"], evaluate.reference_rows(m))
     r.facts.update({
-        "images_per_second": {k: round(v, 1) for k, v in speed.items()},
-        "baseline_memorised": m["baseline.train.accuracy"] > MEMORISED_TRAIN_ACCURACY,
-        "baseline_near_chance": base < NEAR_CHANCE_TEST_ACCURACY,
-        "pretext_learnt": m["pretext.val.accuracy"] > PRETEXT_LEARNT_ACCURACY,
-        "transfer_above_baseline": tr >= base, "transfer_gap": abs(tr - base),
-        "joint": [{"weighting": k, "classifier": m[f"joint.{k}.test.classifier_accuracy"], "rotator": m[f"joint.{k}.test.rotator_accuracy"]}
-                  for k in WEIGHTINGS],
-        "joint_above_baseline": best >= base, "joint_gap": abs(best - base),
-        "joint_reaches_reference": best >= REFERENCE["baseline_val_accuracy"],
+        **evaluate.discussion_facts(m), "images_per_second": {k: round(v, 1) for k, v in speed.items()},
         "history": {"baseline": got["evaluate_baseline"]["history"], "pretext": got["evaluate_pretext"]["history"],
                     "transfer": got["evaluate_transfer"]["history"],
                     **{f"joint {k}": h for k, h in got["evaluate_joint"]["histories"].items()}},
