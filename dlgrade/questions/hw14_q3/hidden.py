@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from dlgrade.grader.hidden import CheckFailed, expect_array, expect_close, hidden_check
+from dlgrade.kit.hidden import CheckFailed, expect_array, expect_close, hidden_check
 
 
 @hidden_check("class_weights_values", 2, ("class_weights",),

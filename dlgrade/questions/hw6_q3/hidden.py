@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from dlgrade.grader.hidden import CheckFailed, expect_array, expect_close, hidden_check
+from dlgrade.kit.hidden import CheckFailed, expect_array, expect_close, hidden_check
 
 
 def _images(n=3, h=6, c=3, seed=7):
