@@ -1,6 +1,6 @@
 """Grade a folder of student submissions: gradebook CSV, Gradescope JSON and feedback PDFs.
 
-``SUBMISSIONS_DIR/<student>/`` is one student's folder (see :mod:`dlgrade.grader.submission`).
+``SUBMISSIONS_DIR/<student>/`` is one student's folder (see :mod:`dlgrade.autograde.submission`).
 Students are graded in parallel (one worker per core by default); each one's sandboxed children
 are independent, so a broken submission only ever affects its own row.
 
