@@ -147,7 +147,7 @@ def check_question(question: Question, smoke: Callable[[], object]) -> Iterator[
         section = Section(q.id, q.slug, q.title, q.templates, outcome.result, grade, outcome.run_dir, points=grade.total)
         for lang in ("en", "fa"):
             html = render_html([section], "smoke", lang)  # StrictUndefined: a missing metric or fact raises
-            assert q.title[lang] in html
+            assert f'id="{q.slug}"' in html and "<h3>" in html, f"{lang}: the section did not render"
 
     checks = [config_complete, declaration_sound, sandboxed_code_is_self_contained, reference_defines_student_functions,
               handout_stub_compiles, hidden_checks_cover_functions, rubric_valid, smoke_results_validate,
