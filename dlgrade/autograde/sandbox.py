@@ -26,7 +26,6 @@ sandbox is killed when the thread that started it exits: ``--die-with-parent``).
 from __future__ import annotations
 
 import ctypes
-import errno
 import fcntl
 import json
 import os
@@ -47,6 +46,23 @@ from functools import lru_cache
 from pathlib import Path, PurePosixPath
 from typing import Any, Callable
 
+from dlgrade.autograde.host import (
+    CGROUP_PREFIX,
+    UID_BASE,
+    UID_COUNT,
+    UID_LOCK_DIR,
+    Cgroup,
+    HostError,
+    UidLease,
+    descendants,
+    detect_cgroups,
+    kill_all,
+    pids_of_uid,
+    pids_with_token,
+    process_table,
+    sweep_stale_cgroups,
+    tasks_of_uid,
+)
 from dlgrade.autograde.protocol import (
     Caps,
     Opaque,
@@ -78,9 +94,6 @@ _REQUEST_CAPS = Caps(json_bytes=256 << 20, depth=128, string_chars=64 << 20, arr
 _TAIL_BYTES = 64 << 10
 _MAX_NOTES = 100
 _TICK_S = 0.25
-UID_BASE = int(os.environ.get("DLGRADE_SANDBOX_UID_BASE", "1900000000"))
-UID_COUNT = 65536
-UID_LOCK_DIR = Path(os.environ.get("DLGRADE_SANDBOX_LOCK_DIR", "/run/dlgrade-sandbox-uids"))
 CAUSES = ("timeout", "memory", "cpu", "crash", "exit", "protocol")
 
 
@@ -187,6 +200,9 @@ class Protections:
         cgroup_version: 1, 2 or ``None``; ``cgroup_controllers`` the usable ones.
         rss_watchdog: the RSS watchdog is used (no memory cgroup).
         items: one :class:`Protection` per layer (for :meth:`describe`).
+
+    ``mode`` is ``none`` when nothing safe works (as root, with neither bubblewrap nor a uid that can
+    run Python): a :class:`Session` then refuses to start rather than run student code as root.
     """
 
     root: bool
@@ -276,354 +292,6 @@ def _runtime_bundle(extra: dict | None) -> dict[str, bytes]:
             for i in range(1, len(parts)):
                 bundle.setdefault("/".join(parts[:i] + ("__init__.py",)), b"")
     return bundle
-
-
-def _pids_of_uid(uid: int) -> list[int]:
-    pids = []
-    for name in os.listdir("/proc"):
-        if not name.isdigit():
-            continue
-        try:
-            with open(f"/proc/{name}/status", "rb") as f:
-                for line in f:
-                    if line.startswith(b"Uid:"):
-                        if uid in (int(x) for x in line.split()[1:]):
-                            pids.append(int(name))
-                        break
-        except (OSError, ValueError):
-            continue
-    return pids
-
-
-def _process_table() -> dict[int, tuple[int, int]]:
-    """pid -> (ppid, rss bytes)."""
-    page = os.sysconf("SC_PAGE_SIZE")
-    table = {}
-    for name in os.listdir("/proc"):
-        if not name.isdigit():
-            continue
-        try:
-            with open(f"/proc/{name}/stat", "rb") as f:
-                stat = f.read()
-            fields = stat[stat.rindex(b")") + 2:].split()
-            table[int(name)] = (int(fields[1]), int(fields[21]) * page)
-        except (OSError, ValueError, IndexError):
-            continue
-    return table
-
-
-def _descendants(root: int, table: dict) -> list[int]:
-    children: dict[int, list[int]] = {}
-    for pid, (ppid, _) in table.items():
-        children.setdefault(ppid, []).append(pid)
-    out, todo = [], [root]
-    while todo:
-        pid = todo.pop()
-        for c in children.get(pid, ()):
-            out.append(c)
-            todo.append(c)
-    return out
-
-
-def _pids_with_token(token: bytes) -> list[int]:
-    uid = os.getuid()
-    out = []
-    for name in os.listdir("/proc"):
-        if not name.isdigit():
-            continue
-        try:
-            if os.stat(f"/proc/{name}").st_uid != uid:
-                continue
-            with open(f"/proc/{name}/environ", "rb") as f:
-                if token in f.read():
-                    out.append(int(name))
-        except OSError:
-            continue
-    return out
-
-
-def _kill_all(pids) -> None:
-    for pid in pids:
-        try:
-            os.kill(pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
-
-
-def _read(path: Path | str) -> str:
-    with open(path) as f:
-        return f.read()
-
-
-def _write(path: Path | str, text: str) -> None:
-    with open(path, "w") as f:
-        f.write(text)
-
-
-# ------------------------------------------------------------------------------------------ uids
-
-class _UidLease:
-    """An exclusive claim on one sandbox uid: an ``flock`` held on a per-uid lock file for the
-    sandbox's life, so no two sandboxes (in any process on the machine) share a uid."""
-
-    def __init__(self, uid: int, fd: int):
-        self.uid, self._fd = uid, fd
-
-    @classmethod
-    def acquire(cls, avoid: set | None = None) -> "_UidLease":
-        UID_LOCK_DIR.mkdir(mode=0o700, parents=True, exist_ok=True)
-        st = os.lstat(UID_LOCK_DIR)
-        if not os.path.isdir(UID_LOCK_DIR) or os.path.islink(UID_LOCK_DIR) or st.st_uid != 0 or st.st_mode & 0o022:
-            raise SandboxUnavailable(f"{UID_LOCK_DIR} must be a root-owned folder not writable by others")
-        start = secrets.randbelow(UID_COUNT)
-        for i in range(UID_COUNT):
-            uid = UID_BASE + (start + i) % UID_COUNT
-            if avoid and uid in avoid:
-                continue
-            fd = os.open(UID_LOCK_DIR / str(uid), os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                os.close(fd)
-                continue
-            if _pids_of_uid(uid):  # a leftover of a grader that died: never reuse a live uid
-                fcntl.flock(fd, fcntl.LOCK_UN)
-                os.close(fd)
-                continue
-            return cls(uid, fd)
-        raise SandboxUnavailable(f"all {UID_COUNT} sandbox uids from {UID_BASE} are in use")
-
-    def release(self) -> None:
-        if self._fd is not None:
-            try:
-                fcntl.flock(self._fd, fcntl.LOCK_UN)
-            finally:
-                os.close(self._fd)
-                self._fd = None
-
-
-# ---------------------------------------------------------------------------------------- cgroups
-
-_V1_CONTROLLERS = ("memory", "pids", "cpu", "cpuacct", "freezer")
-_V2_CONTROLLERS = ("memory", "pids", "cpu")
-
-
-def _detect_cgroups() -> tuple[int | None, dict[str, str], str]:
-    """(version, controller -> parent folder to create sandbox cgroups in, reason when unusable).
-
-    The parent is the grader's own cgroup in each hierarchy, so sandboxes stay inside whatever
-    limits the grader itself runs under."""
-    try:
-        own = {}
-        for line in _read("/proc/self/cgroup").splitlines():
-            hid, ctrls, path = line.split(":", 2)
-            for c in (ctrls.split(",") if ctrls else [""]):
-                own[c] = path
-        mounts = []
-        for line in _read("/proc/self/mountinfo").splitlines():
-            left, _, right = line.partition(" - ")
-            lf, rf = left.split(), right.split()
-            if len(rf) >= 3 and rf[0] in ("cgroup", "cgroup2"):
-                mounts.append((rf[0], lf[3], lf[4], set(rf[2].split(","))))
-    except OSError as e:
-        return None, {}, f"cannot read the cgroup layout ({e})"
-
-    def folder(mount_root: str, mount_point: str, path: str) -> str | None:
-        if mount_root == "/":
-            rel = path
-        elif path == mount_root or path.startswith(mount_root.rstrip("/") + "/"):
-            rel = path[len(mount_root):]
-        else:
-            return None
-        return os.path.normpath(mount_point + "/" + rel)
-
-    v1: dict[str, str] = {}
-    for fstype, root, point, opts in mounts:
-        if fstype != "cgroup":
-            continue
-        for c in _V1_CONTROLLERS:
-            if c in opts and c in own and c not in v1:
-                d = folder(root, point, own[c])
-                if d and os.path.isdir(d):
-                    v1[c] = d
-    if "memory" in v1 or "pids" in v1:
-        unwritable = [c for c, d in v1.items() if not os.access(d, os.W_OK)]
-        if unwritable:
-            return None, {}, (f"cgroup v1 folders {', '.join(v1[c] for c in unwritable)} are not writable by uid "
-                              f"{os.geteuid()} (needs root or a delegated cgroup)")
-        return 1, v1, ""
-    for fstype, root, point, _ in mounts:
-        if fstype != "cgroup2" or "" not in own:
-            continue
-        d = folder(root, point, own[""])
-        if not d or not os.path.isdir(d):
-            continue
-        try:
-            available = set(_read(os.path.join(d, "cgroup.controllers")).split())
-        except OSError:
-            continue
-        wanted = [c for c in _V2_CONTROLLERS if c in available]
-        if "memory" not in wanted:
-            continue
-        if not os.access(d, os.W_OK):
-            return None, {}, f"cgroup v2 folder {d} is not writable by uid {os.geteuid()} (needs root or delegation)"
-        enabled = set(_read(os.path.join(d, "cgroup.subtree_control")).split())
-        for c in wanted:
-            if c not in enabled:
-                try:
-                    _write(os.path.join(d, "cgroup.subtree_control"), f"+{c}")
-                except OSError as e:
-                    return None, {}, (f"cannot enable the {c} controller under {d} ({e.strerror}; the grader's own "
-                                      "cgroup holds processes: run it in a delegated cgroup, e.g. systemd-run "
-                                      "--scope -p Delegate=yes)")
-        return 2, {c: d for c in wanted}, ""
-    return None, {}, "no cgroup hierarchy with a memory or pids controller is mounted"
-
-
-class _Cgroup:
-    """One sandbox's cgroup (a folder per v1 hierarchy, or one v2 folder)."""
-
-    def __init__(self, version: int, parents: dict[str, str], name: str, limits: Limits):
-        self.version = version
-        self.dirs: dict[str, str] = {c: os.path.join(p, name) for c, p in parents.items()}
-        self.unique_dirs = sorted(set(self.dirs.values()))
-        for d in self.unique_dirs:
-            if os.path.isdir(d):  # a leftover of a grader that died with this uid: clear it
-                self._kill_dir(d)
-                self._rmdir(d)
-            os.mkdir(d, 0o755)
-        mem = limits.memory_mb << 20
-        quota = max(int(limits.cpus * 100_000), 1000)
-        if version == 1:
-            if "memory" in self.dirs:
-                _write(self._f("memory", "memory.limit_in_bytes"), str(mem))
-                if os.path.exists(self._f("memory", "memory.memsw.limit_in_bytes")):
-                    _write(self._f("memory", "memory.memsw.limit_in_bytes"), str(mem))
-            if "pids" in self.dirs:
-                _write(self._f("pids", "pids.max"), str(limits.processes))
-            if "cpu" in self.dirs:
-                _write(self._f("cpu", "cpu.cfs_period_us"), "100000")
-                _write(self._f("cpu", "cpu.cfs_quota_us"), str(quota))
-        else:
-            if "memory" in self.dirs:
-                _write(self._f("memory", "memory.max"), str(mem))
-                for name, value in (("memory.swap.max", "0"), ("memory.oom.group", "1")):
-                    if os.path.exists(self._f("memory", name)):
-                        _write(self._f("memory", name), value)
-            if "pids" in self.dirs:
-                _write(self._f("pids", "pids.max"), str(limits.processes))
-            if "cpu" in self.dirs:
-                _write(self._f("cpu", "cpu.max"), f"{quota} 100000")
-
-    def _f(self, controller: str, name: str) -> str:
-        return os.path.join(self.dirs[controller], name)
-
-    @property
-    def procs_files(self) -> list[bytes]:
-        return [os.path.join(d, "cgroup.procs").encode() for d in self.unique_dirs]
-
-    def pids(self) -> set[int]:
-        out = set()
-        for d in self.unique_dirs:
-            try:
-                out.update(int(x) for x in _read(os.path.join(d, "cgroup.procs")).split())
-            except OSError:
-                pass
-        return out
-
-    def oom_kills(self) -> int:
-        if "memory" not in self.dirs:
-            return 0
-        name = "memory.oom_control" if self.version == 1 else "memory.events"
-        try:
-            for line in _read(self._f("memory", name)).splitlines():
-                key, _, value = line.partition(" ")
-                if key == "oom_kill":
-                    return int(value)
-        except (OSError, ValueError):
-            pass
-        return 0
-
-    def cpu_seconds(self) -> float | None:
-        try:
-            if self.version == 1 and "cpuacct" in self.dirs:
-                return int(_read(self._f("cpuacct", "cpuacct.usage"))) / 1e9
-            if self.version == 2 and "cpu" in self.dirs:
-                for line in _read(self._f("cpu", "cpu.stat")).splitlines():
-                    if line.startswith("usage_usec "):
-                        return int(line.split()[1]) / 1e6
-        except (OSError, ValueError):
-            pass
-        return None
-
-    def kill_all(self, timeout: float = 10.0) -> bool:
-        """Freezes, SIGKILLs everything, thaws; repeats until empty. True when empty."""
-        deadline = time.monotonic() + timeout
-        while True:
-            pids = self.pids()
-            if not pids:
-                return True
-            if time.monotonic() > deadline:
-                return False
-            if self.version == 2 and os.path.exists(os.path.join(self.unique_dirs[0], "cgroup.kill")):
-                try:
-                    _write(os.path.join(self.unique_dirs[0], "cgroup.kill"), "1")
-                except OSError:
-                    _kill_all(pids)
-            else:
-                frozen = self._freeze(True)
-                _kill_all(self.pids())
-                if frozen:
-                    self._freeze(False)
-            time.sleep(0.02)
-
-    def _freeze(self, on: bool) -> bool:
-        try:
-            if self.version == 1 and "freezer" in self.dirs:
-                _write(self._f("freezer", "freezer.state"), "FROZEN" if on else "THAWED")
-                if on:
-                    end = time.monotonic() + 1.0
-                    while _read(self._f("freezer", "freezer.state")).strip() != "FROZEN" and time.monotonic() < end:
-                        time.sleep(0.005)
-                return True
-            if self.version == 2:
-                _write(os.path.join(self.unique_dirs[0], "cgroup.freeze"), "1" if on else "0")
-                return True
-        except OSError:
-            pass
-        return False
-
-    @staticmethod
-    def _kill_dir(d: str) -> None:
-        for _ in range(100):
-            try:
-                pids = [int(x) for x in _read(os.path.join(d, "cgroup.procs")).split()]
-            except OSError:
-                return
-            if not pids:
-                return
-            _kill_all(pids)
-            time.sleep(0.02)
-
-    @staticmethod
-    def _rmdir(d: str, timeout: float = 5.0) -> bool:
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                os.rmdir(d)
-                return True
-            except FileNotFoundError:
-                return True
-            except OSError:
-                if time.monotonic() > deadline:
-                    return False
-                time.sleep(0.02)
-
-    def remove(self) -> bool:
-        ok = self.kill_all()
-        for d in self.unique_dirs:
-            ok = self._rmdir(d) and ok
-        return ok
 
 
 # ------------------------------------------------------------------------------------ the sandbox
@@ -821,7 +489,6 @@ class _Box:
         self.req_w = self.reader = None
         self.tails: list[_Tail] = []
         self.watchdog_kill: tuple[str, str] | None = None
-        self.killed_for: str | None = None
         self.token = secrets.token_hex(16)
         self._last_tick = 0.0
         self._closed = False
@@ -862,7 +529,10 @@ class _Box:
                 shutil.copyfile(src, self.staging / "inbox" / name, follow_symlinks=True)
                 os.chmod(self.staging / "inbox" / name, 0o644)
         if prot.own_uid:
-            self.lease = _UidLease.acquire(avoid_uids)
+            try:
+                self.lease = UidLease.acquire(avoid_uids)
+            except (HostError, OSError) as e:
+                raise SandboxUnavailable(f"cannot claim a sandbox uid ({e})") from None
         uid = self.uid
         if plain:
             paths = {k: str(self.staging / k) for k in ("runtime", "submission", "inbox", "work", "tmp")}
@@ -876,9 +546,10 @@ class _Box:
                      "tmp": "/tmp"}
         self.paths = paths
         if prot.cgroup_version:
-            name = f"dlgrade-sandbox-{uid if uid is not None else self.token[:12]}"
+            name = f"{CGROUP_PREFIX}{uid if uid is not None else self.token[:12]}"
             try:
-                self.cgroup = _Cgroup(prot.cgroup_version, dict(prot.cgroup_dirs), name, limits)
+                self.cgroup = Cgroup(prot.cgroup_version, dict(prot.cgroup_dirs), name, limits.memory_mb,
+                                     limits.processes, limits.cpus)
             except OSError as e:
                 raise SandboxUnavailable(f"cannot create the sandbox cgroup ({e})") from None
         req_r, self.req_w = os.pipe()
@@ -900,7 +571,7 @@ class _Box:
         if uid is not None:
             rlimits.append((resource.RLIMIT_NPROC, (limits.processes, limits.processes)))
         elif "pids" not in prot.cgroup_controllers:
-            n = len(_pids_of_uid(os.getuid())) + limits.processes
+            n = tasks_of_uid(os.getuid()) + limits.processes
             rlimits.append((resource.RLIMIT_NPROC, (n, n)))
         if command is None:
             caps_json = json.dumps(Caps().to_dict())
@@ -958,10 +629,10 @@ class _Box:
                 raise _Watchdog(*self.watchdog_kill)
 
     def _rss(self) -> dict[int, int]:
-        table = _process_table()
-        pids = set(_descendants(self.proc.pid, table)) | {self.proc.pid}
+        table = process_table()
+        pids = set(descendants(self.proc.pid, table)) | {self.proc.pid}
         if self.uid is not None and self.prot.mode == "plain":
-            pids |= set(_pids_of_uid(self.uid))
+            pids |= set(pids_of_uid(self.uid))
         return {p: table[p][1] for p in pids if p in table}
 
     def exit_info(self, wait_s: float = 3.0) -> tuple[str, str]:
@@ -1023,8 +694,8 @@ class _Box:
         proc = self.proc
         if proc is not None:
             if self.prot.mode == "plain":  # no pid namespace: gather the tree before the root dies
-                table = _process_table()
-                tree = _descendants(proc.pid, table)
+                table = process_table()
+                tree = descendants(proc.pid, table)
             self.kill()
             try:
                 proc.wait(timeout=10)
@@ -1032,20 +703,20 @@ class _Box:
                 pass
             if self.prot.mode == "plain":
                 for _ in range(50):
-                    left = [p for p in tree if p in _process_table()]
-                    left += _pids_with_token(f"DLGRADE_SANDBOX_TOKEN={self.token}".encode())
+                    left = [p for p in tree if p in process_table()]
+                    left += pids_with_token(f"DLGRADE_SANDBOX_TOKEN={self.token}".encode())
                     if self.uid is not None:
-                        left += _pids_of_uid(self.uid)
+                        left += pids_of_uid(self.uid)
                     if not left:
                         break
-                    _kill_all(left)
+                    kill_all(left)
                     time.sleep(0.02)
         if self.uid is not None:  # belt and braces: nothing may run under this uid any more
             for _ in range(250):
-                left = _pids_of_uid(self.uid)
+                left = pids_of_uid(self.uid)
                 if not left:
                     break
-                _kill_all(left)
+                kill_all(left)
                 time.sleep(0.02)
         for fd in (self.req_w, self.reader.fd if self.reader else None):
             if fd is not None:
@@ -1099,6 +770,8 @@ class Session:
         self.limits = limits or Limits()
         self.caps = caps or Caps()
         self.protections = protections()
+        if self.protections.mode == "none":
+            raise SandboxUnavailable("no safe way to run student code on this machine:\n" + self.protections.describe())
         self.notes: list[str] = []
         self.module: dict | None = None
         self._runtime = _runtime_bundle(runtime_files)
@@ -1299,7 +972,6 @@ class Session:
                                         f"{printable(h.get('message', ''), 500)}")
                 self._note(f"ignored a frame of unknown type {str(kind)[:30]!r}")
         except _Deadline:
-            box.killed_for = "timeout"
             extra = ""
             try:
                 box.tick(force=True)
@@ -1406,10 +1078,12 @@ def _try_mode(mode: str, bwrap: str | None, cg_version, cg_dirs: dict, hidden: l
 def protections() -> Protections:
     """Probes once (cached) which protections work on this machine, by starting a probe sandbox."""
     root = os.geteuid() == 0
-    cg_version, cg_dirs, cg_reason = _detect_cgroups()
+    cg_version, cg_dirs, cg_reason = detect_cgroups()
     if cg_version:  # check that a sandbox cgroup can really be created here
+        if root:
+            sweep_stale_cgroups(cg_dirs)
         try:
-            _Cgroup(cg_version, cg_dirs, f"dlgrade-probe-{os.getpid()}-{secrets.token_hex(4)}", Limits()).remove()
+            Cgroup(cg_version, cg_dirs, f"dlgrade-probe-{os.getpid()}-{secrets.token_hex(4)}", 64, 16, 1.0).remove()
         except OSError as e:
             cg_version, cg_dirs, cg_reason = None, {}, f"cannot create a cgroup under {sorted(set(cg_dirs.values()))} ({e})"
     bwrap, bwrap_reason = _bwrap_path()
@@ -1422,19 +1096,17 @@ def protections() -> Protections:
     hidden = _hidden_paths(_ro_binds())
     failures = []
     result, mode = None, "plain"
-    for candidate in (["bwrap-root"] if root else []) + ["bwrap-userns"]:
-        if not bwrap:
-            break
-        result, why = _try_mode(candidate, bwrap, cg_version, cg_dirs, hidden)
+    # As root, never bubblewrap in a user namespace: the sandbox would still be uid 0 on files.
+    for candidate in ("bwrap-root" if root else "bwrap-userns", "plain"):
+        if candidate != "plain" and not bwrap:
+            continue
+        result, why = _try_mode(candidate, bwrap if candidate != "plain" else None, cg_version, cg_dirs, hidden)
         if result is not None:
             mode = candidate
             break
         failures.append(f"{candidate}: {why}")
-    if result is None:
-        result, why = _try_mode("plain", None, cg_version, cg_dirs, hidden)
-        if result is None:
-            failures.append(f"plain: {why}")
-            result = {}
+    if result is None:  # as root without a working uid drop: student code must not run as root
+        mode, result = "none", {}
     outside = {}
     for n in ("pid", "mnt", "net", "ipc", "uts", "cgroup"):
         try:
@@ -1454,10 +1126,13 @@ def protections() -> Protections:
     def add(name: str, active: bool, yes: str, no: str) -> None:
         items.append(Protection(name, bool(active), yes if active else no))
 
-    why_bwrap = bwrap_reason or "; ".join(failures) or "not usable"
-    add("bubblewrap sandbox", mode != "plain",
+    why_bwrap = "; ".join(filter(None, [bwrap_reason] + failures)) or "not usable"
+    fallback = ("student code runs as a plain subprocess" if mode == "plain" else
+                "NO SANDBOX CAN RUN: student code would run as root (install bubblewrap, or let other users "
+                "read the Python installation, or run the grader as a non-root user)")
+    add("bubblewrap sandbox", mode.startswith("bwrap"),
         f"{bwrap_label}, {'started as root, then setpriv to the sandbox uid' if mode == 'bwrap-root' else 'unprivileged, in a user namespace'}",
-        f"{why_bwrap}; student code runs as a plain subprocess")
+        f"{why_bwrap}; {fallback}")
     add("own uid per sandbox", own_uid,
         f"a uid from {UID_BASE}..{UID_BASE + UID_COUNT - 1}, held with a lock file in {UID_LOCK_DIR}",
         "not root: the sandbox runs under the grader's uid" if not root else "the probe did not run under its own uid")
