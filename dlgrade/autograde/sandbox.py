@@ -457,7 +457,8 @@ def _bwrap_argv(bwrap: str, mode: str, staging: Path, limits: Limits, inbox_bind
         argv += ["--ro-bind", str(staging / sub), f"/{sub}"]
     for src, name in inbox_binds:
         argv += ["--ro-bind", src, f"/inbox/{name}"]
-    argv += ["--chdir", "/work"]
+    # The root and /dev tmpfs too: in a user namespace they belong to the sandbox uid (device nodes stay usable).
+    argv += ["--remount-ro", "/", "--remount-ro", "/dev", "--chdir", "/work"]
     return argv
 
 
@@ -769,9 +770,6 @@ class Session:
                  inbox: dict | None = None, limits: Limits | None = None, caps: Caps | None = None):
         self.limits = limits or Limits()
         self.caps = caps or Caps()
-        self.protections = protections()
-        if self.protections.mode == "none":
-            raise SandboxUnavailable("no safe way to run student code on this machine:\n" + self.protections.describe())
         self.notes: list[str] = []
         self.module: dict | None = None
         self._runtime = _runtime_bundle(runtime_files)
@@ -779,6 +777,9 @@ class Session:
         for k in self._submission:
             _safe_relpath(k, "submission")
         self._inbox = dict(inbox or {})
+        self.protections = protections()
+        if self.protections.mode == "none":
+            raise SandboxUnavailable("no safe way to run student code on this machine:\n" + self.protections.describe())
         self._loaded: tuple[str, str] | None = None
         self._box: _Box | None = None
         self._finalizer = None

@@ -268,13 +268,23 @@ def leftovers(res: dict) -> list[str]:
     problems += [f"cgroup {c} remains" for c in res["cgroups"] if os.path.exists(c)]
     if os.path.exists(res["staging"]):
         problems.append(f"staging folder {res['staging']} remains")
+    # Without a private tmpfs or an own uid (plain mode, not root), what the sandbox writes to the host's
+    # /tmp and /dev/shm cannot be told from the grader's own files: protections() says so, and it stays.
+    if PROT.tmpfs_size or res.get("uid") is not None:
+        for d in ("/tmp", "/dev/shm"):
+            for entry in os.scandir(d):
+                if MARKER in entry.name:
+                    problems.append(f"{entry.path} remains")
+                elif res.get("uid") is not None and entry.stat(follow_symlinks=False).st_uid == res["uid"]:
+                    problems.append(f"{entry.path} (owned by the sandbox uid) remains")
+    return problems
+
+
+def remove_markers() -> None:
     for d in ("/tmp", "/dev/shm"):
         for entry in os.scandir(d):
-            if MARKER in entry.name:
-                problems.append(f"{entry.path} remains")
-            elif res.get("uid") is not None and entry.stat(follow_symlinks=False).st_uid == res["uid"]:
-                problems.append(f"{entry.path} (owned by the sandbox uid) remains")
-    return problems
+            if MARKER in entry.name and not entry.is_dir(follow_symlinks=False):
+                os.unlink(entry.path)
 
 
 class TrackedSession(Session):
@@ -303,6 +313,7 @@ def open_session():
         s.close()
         for res in s.history:
             problems += leftovers(res)
+    remove_markers()  # so that one failure does not cascade
     assert not problems, "\n".join(problems)
 
 
@@ -409,7 +420,7 @@ def test_daemons_and_children_are_killed_and_their_files_removed(open_session):
     res = s.resources()
     if res["uid"] is not None:
         assert len(pids_of_uid(res["uid"])) >= 4  # server, setsid sleep, daemon, child: all alive now
-    assert len(leftovers(res)) >= 3  # the check sees them while the sandbox runs
+    assert any("processes" in p for p in leftovers(res))  # the check sees them while the sandbox runs
     s.close()
     assert not leftovers(res)
 
@@ -421,12 +432,13 @@ def test_fork_bomb_hits_the_pids_limit(open_session):
 
 
 @pytest.mark.slow
-@needs_cgroup_memory
 def test_memory_of_grandchildren_counts_together(open_session):
+    """The cgroup counts them together (or, without one, the RSS watchdog sums them)."""
     s = open_session(memory_mb=1024)
     with pytest.raises(SandboxDied) as info:
         s.call("memory_grandchildren", (4, 512))  # 2 GB in four grandchildren of 512 MB each
     assert info.value.cause == "memory" and "1024 MB" in info.value.detail
+    assert ("RSS watchdog" in info.value.detail) == PROT.rss_watchdog
 
 
 @needs_bwrap
@@ -547,6 +559,8 @@ def test_proc_shows_only_the_sandbox(open_session):
     assert not any("pytest" in c for c in procs.values())
 
 
+@pytest.mark.skipif(not any(p.name == "dlgrade package hidden" and p.active for p in PROT.items),
+                    reason="this machine's sandbox cannot hide the grader's files (see protections)")
 def test_reference_code_is_not_importable(open_session):
     s = open_session()
     names = ["dlgrade", "dlgrade.questions", "dlgrade.grader", "dlgrade.grader.hidden", "dlgrade.tasks",
@@ -753,3 +767,67 @@ def test_as_root_without_bubblewrap_or_a_usable_uid_no_student_code_runs():
                        env={**os.environ, "DLGRADE_BWRAP": "", "PYTHONPATH": str(REPO)})
     assert r.stdout.startswith("none\nREFUSED no safe way"), r.stdout + r.stderr
     assert "NO SANDBOX CAN RUN" in r.stdout
+
+
+# ------------------------------------------------------------------------------------ host resources
+
+@needs_root
+def test_a_uid_held_by_another_process_is_never_handed_out():
+    from dlgrade.autograde.host import UidLease
+
+    holder = subprocess.Popen([sys.executable, "-c", textwrap.dedent("""
+        import sys, time
+        from dlgrade.autograde.host import UidLease
+        lease = UidLease.acquire()
+        print(lease.uid, flush=True)
+        time.sleep(30)
+    """)], stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": str(REPO)})
+    try:
+        uid = int(holder.stdout.readline())
+        assert UidLease.try_claim(uid) is None  # flock held by the other process
+        mine = UidLease.acquire()
+        try:
+            assert mine.uid != uid
+        finally:
+            mine.release()
+    finally:
+        holder.kill()
+        holder.wait()
+    lease = UidLease.try_claim(uid)  # free again once its holder is gone
+    assert lease is not None
+    lease.release()
+
+
+@needs_root
+@pytest.mark.skipif(not PROT.cgroup_version, reason="no writable cgroups here")
+def test_cgroups_left_by_a_dead_grader_are_swept():
+    from dlgrade.autograde.host import UID_BASE, Cgroup, UidLease, sweep_stale_cgroups
+
+    lease = UidLease.acquire()
+    uid = lease.uid
+    parents = dict(PROT.cgroup_dirs)
+    cg = Cgroup(PROT.cgroup_version, parents, f"dlgrade-sandbox-{uid}", 64, 8, 0.1)
+    orphan = subprocess.Popen(["sleep", "300"])
+    for procs in cg.procs_files:
+        Path(procs.decode()).write_text(str(orphan.pid))
+    lease.release()  # the grader "died": its lease is gone, the cgroup and its process are not
+    assert UID_BASE <= uid and all(os.path.isdir(d) for d in cg.unique_dirs)
+    removed = sweep_stale_cgroups(parents)
+    assert set(cg.unique_dirs) <= set(removed)
+    assert orphan.wait(timeout=5) == -9
+    assert not any(os.path.exists(d) for d in cg.unique_dirs)
+
+
+def test_cgroup_v2_files_are_written_as_the_kernel_expects(tmp_path):
+    """No cgroup v2 controllers on the development machine (v1 holds them): check what would be written."""
+    from dlgrade.autograde.host import Cgroup
+
+    cg = Cgroup(2, {"memory": str(tmp_path), "pids": str(tmp_path), "cpu": str(tmp_path)}, "dlgrade-sandbox-x",
+                512, 40, 0.5)
+    d = tmp_path / "dlgrade-sandbox-x"
+    assert cg.unique_dirs == [str(d)] and cg.procs_files == [str(d / "cgroup.procs").encode()]
+    assert (d / "memory.max").read_text() == str(512 << 20)
+    assert (d / "pids.max").read_text() == "40" and (d / "cpu.max").read_text() == "50000 100000"
+    (d / "memory.events").write_text("low 0\nhigh 0\nmax 3\noom 1\noom_kill 1\n")
+    (d / "cpu.stat").write_text("usage_usec 2500000\nuser_usec 2000000\n")
+    assert cg.oom_kills() == 1 and cg.cpu_seconds() == 2.5
