@@ -601,8 +601,6 @@ class _Box:
             for fd in (req_r, resp_r, resp_w, out_r, out_w, err_r, err_w):
                 os.close(fd)
             raise SandboxUnavailable(f"cannot start the sandbox ({type(e).__name__}: {e})") from None
-        finally:
-            pass
         for fd in (req_r, resp_w, out_w, err_w):
             os.close(fd)
         self.reader = _Reader(resp_r)
@@ -754,6 +752,8 @@ class Session:
         runtime_files: relative path -> bytes of harness modules for ``run`` (e.g.
             ``{"dlgrade/questions/hw6_q1/harness.py": ...}``); the core runtime (protocol, server,
             package ``__init__`` files) is always added. Only these files are importable under ``dlgrade.``.
+            The student's code can read every one of them: never put reference solutions, expected
+            values, hidden checks or rubrics here -- harness code only computes and returns data.
         submission: file name -> bytes of the student's files (already read safely), read-only at
             ``/submission``.
         inbox: file name -> bytes, or a path of a trusted file (bound read-only, or copied), read-only
@@ -959,15 +959,7 @@ class Session:
                     return value
                 if kind == "error":
                     box.tick(force=True)
-                    err = h.get("error") if isinstance(h.get("error"), dict) else {}
-                    frames = [f for f in err.get("frames", []) if isinstance(f, dict)][:20] \
-                        if isinstance(err.get("frames"), list) else []
-                    frames = [{"file": printable(f.get("file", ""), 200), "line": f.get("line") if type(f.get("line")) is int else 0,
-                               "function": printable(f.get("function", ""), 200)} for f in frames]
-                    raise StudentError(printable(err.get("type", "Exception"), 200),
-                                       printable(err.get("message", ""), 2000),
-                                       printable(err.get("where", ""), 300), frames,
-                                       printable(h.get("phase", header["type"]), 20))
+                    raise _student_error(h, header["type"])
                 if kind == "unsendable":
                     raise ProtocolError(f"the {header['type']} result cannot be sent back: "
                                         f"{printable(h.get('message', ''), 500)}")
@@ -989,6 +981,19 @@ class Session:
     def _die(self, cause: str, detail: str):
         self._destroy()
         raise SandboxDied(cause, detail) from None
+
+
+def _student_error(reply: dict, phase: str) -> StudentError:
+    """A :class:`StudentError` from an ``error`` reply, every field checked and cleaned (it is data
+    from the sandbox, like everything else)."""
+    err = reply.get("error") if isinstance(reply.get("error"), dict) else {}
+    raw_frames = err.get("frames") if isinstance(err.get("frames"), list) else []
+    frames = [{"file": printable(f.get("file", ""), 200),
+               "line": f.get("line") if type(f.get("line")) is int else 0,
+               "function": printable(f.get("function", ""), 200)}
+              for f in raw_frames[:20] if isinstance(f, dict)]
+    return StudentError(printable(err.get("type", "Exception"), 200), printable(err.get("message", ""), 2000),
+                        printable(err.get("where", ""), 300), frames, printable(reply.get("phase", phase), 20))
 
 
 def _shift_arrays(tree: Any, offset: int) -> Any:
