@@ -115,6 +115,13 @@ HOSTILE = textwrap.dedent(f'''
         while True:
             pass
 
+    def spin(seconds):
+        end = time.monotonic() + seconds
+        start = time.process_time()
+        while time.monotonic() < end:
+            pass
+        return time.process_time() - start
+
     def sleepy():
         while True:
             time.sleep(0.1)
@@ -196,7 +203,7 @@ HOSTILE = textwrap.dedent(f'''
 
     def forge_huge_claim():
         os.write(fd_out(), b"DLG1" + struct.pack("<I", 2) + b"{{}}" + struct.pack("<I", 1) + struct.pack("<Q", 2**40))
-        time.sleep(5)
+        time.sleep(30)
         return 1
 
     def values():
@@ -406,7 +413,9 @@ def test_inbox_is_readable_inside(open_session, tmp_path):
 def test_student_output_never_corrupts_the_protocol_and_is_kept_short_and_clean(open_session):
     s = open_session()
     assert s.call("noisy") == "ok"
-    time.sleep(0.2)
+    deadline = time.monotonic() + 10
+    while "done" not in s.tail(limit=10**6) and time.monotonic() < deadline:
+        time.sleep(0.05)  # the drain thread may lag behind the reply under load
     tail = s.tail(limit=10**6)
     assert "\x1b" not in tail and "\x07" not in tail and "done" in tail
     assert len(tail) <= 2 * 65536 + 100
@@ -468,6 +477,19 @@ def test_cpu_time_limit(open_session):
     assert info.value.cause == "cpu"
 
 
+@pytest.mark.skipif("cpu" not in PROT.cgroup_controllers, reason="no cpu cgroup controller here")
+def test_cpu_quota_limits_the_share_of_a_core(open_session):
+    s = open_session(cpus=0.1)
+    used = s.call("spin", (2.0,))
+    assert used < 0.4, f"{used:.2f} CPU seconds in 2 s at a quota of 0.1 core"
+
+
+def test_file_size_limit(open_session):
+    s = open_session(file_mb=1)
+    written, err = s.call("fill", (MARKER + "-big", 3))  # relative to the sandbox's working folder
+    assert written == 1 and err == errno.EFBIG
+
+
 def test_timeout_kills_and_restart_gives_a_fresh_sandbox(open_session):
     s = open_session()
     assert s.call("make_file", (MARKER,)) is True
@@ -475,7 +497,7 @@ def test_timeout_kills_and_restart_gives_a_fresh_sandbox(open_session):
     t = time.monotonic()
     with pytest.raises(SandboxDied) as info:
         s.call("sleepy", timeout=1)
-    assert info.value.cause == "timeout" and time.monotonic() - t < 5
+    assert info.value.cause == "timeout" and time.monotonic() - t < 10
     with pytest.raises(SandboxDied, match="call restart"):
         s.call("add", (1, 2))
     s.restart()
@@ -594,7 +616,7 @@ def test_forged_frames_are_refused_or_ignored_and_noted(open_session):
     with pytest.raises(SandboxDied) as info:
         s.call("forge_huge_claim")
     assert info.value.cause == "protocol" and "over the limit" in info.value.detail
-    assert time.monotonic() - t < 4  # refused at once, not after the sleep
+    assert time.monotonic() - t < 10  # refused at once, not after the 30 s sleep
 
 
 def test_file_names_are_checked():
