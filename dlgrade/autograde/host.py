@@ -26,6 +26,7 @@ class HostError(RuntimeError):
 
 
 def pids_of_uid(uid: int) -> list[int]:
+    """Live (not zombie) processes with ``uid`` as real, effective, saved or filesystem uid."""
     pids = []
     for name in os.listdir("/proc"):
         if not name.isdigit():
@@ -33,11 +34,13 @@ def pids_of_uid(uid: int) -> list[int]:
         try:
             with open(f"/proc/{name}/status", "rb") as f:
                 for line in f:
+                    if line.startswith(b"State:") and line.split()[1] in (b"Z", b"X"):
+                        break
                     if line.startswith(b"Uid:"):
                         if uid in (int(x) for x in line.split()[1:]):
                             pids.append(int(name))
                         break
-        except (OSError, ValueError):
+        except (OSError, ValueError, IndexError):
             continue
     return pids
 
@@ -64,7 +67,7 @@ def tasks_of_uid(uid: int) -> int:
 
 
 def process_table() -> dict[int, tuple[int, int]]:
-    """pid -> (ppid, rss bytes)."""
+    """pid -> (ppid, rss bytes) of every live (not zombie) process."""
     page = os.sysconf("SC_PAGE_SIZE")
     table = {}
     for name in os.listdir("/proc"):
@@ -74,10 +77,25 @@ def process_table() -> dict[int, tuple[int, int]]:
             with open(f"/proc/{name}/stat", "rb") as f:
                 stat = f.read()
             fields = stat[stat.rindex(b")") + 2:].split()
+            if fields[0] in (b"Z", b"X"):  # zombies hold nothing and can do nothing
+                continue
             table[int(name)] = (int(fields[1]), int(fields[21]) * page)
         except (OSError, ValueError, IndexError):
             continue
     return table
+
+
+def memory_bytes(pid: int, rss: int) -> int:
+    """The process's proportional share of memory (PSS: shared pages divided among their users, so
+    forked children are not counted many times over), or ``rss`` where PSS cannot be read."""
+    try:
+        with open(f"/proc/{pid}/smaps_rollup", "rb") as f:
+            for line in f:
+                if line.startswith(b"Pss:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return rss
 
 
 def descendants(root: int, table: dict) -> list[int]:
@@ -349,23 +367,27 @@ class Cgroup:
             pass
         return None
 
-    def kill_all(self, timeout: float = 10.0) -> bool:
-        """Freezes, SIGKILLs everything, thaws; repeats until empty. True when empty."""
+    def kill_all(self, spare: int | None = None, timeout: float = 10.0) -> bool:
+        """Freezes, SIGKILLs everything, thaws; repeats until empty. True when empty.
+
+        ``spare``: a pid left alive (bubblewrap's outer process, so that it reaps its child itself
+        instead of leaving a zombie to the host's init)."""
         deadline = time.monotonic() + timeout
         while True:
-            pids = self.pids()
+            pids = self.pids() - {spare}
             if not pids:
                 return True
             if time.monotonic() > deadline:
                 return False
-            if self.version == 2 and os.path.exists(os.path.join(self.unique_dirs[0], "cgroup.kill")):
+            kill_file = os.path.join(self.unique_dirs[0], "cgroup.kill")
+            if self.version == 2 and spare is None and os.path.exists(kill_file):
                 try:
-                    _write(os.path.join(self.unique_dirs[0], "cgroup.kill"), "1")
+                    _write(kill_file, "1")
                 except OSError:
                     kill_all(pids)
             else:
                 frozen = self._freeze(True)
-                kill_all(self.pids())
+                kill_all(self.pids() - {spare})
                 if frozen:
                     self._freeze(False)
             time.sleep(0.02)

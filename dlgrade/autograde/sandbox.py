@@ -57,6 +57,7 @@ from dlgrade.autograde.host import (
     descendants,
     detect_cgroups,
     kill_all,
+    memory_bytes,
     pids_of_uid,
     pids_with_token,
     process_table,
@@ -624,7 +625,7 @@ class _Box:
             if rss > self.limits.memory_mb << 20:
                 self.kill()
                 self.watchdog_kill = ("memory", f"the sandbox's processes used {rss >> 20} MB, more than the limit "
-                                                f"of {self.limits.memory_mb} MB (RSS watchdog)")
+                                                f"of {self.limits.memory_mb} MB (RSS watchdog, proportional set size)")
                 raise _Watchdog(*self.watchdog_kill)
 
     def _rss(self) -> dict[int, int]:
@@ -632,7 +633,7 @@ class _Box:
         pids = set(descendants(self.proc.pid, table)) | {self.proc.pid}
         if self.uid is not None and self.prot.mode == "plain":
             pids |= set(pids_of_uid(self.uid))
-        return {p: table[p][1] for p in pids if p in table}
+        return {p: memory_bytes(p, table[p][1]) for p in pids if p in table}
 
     def exit_info(self, wait_s: float = 3.0) -> tuple[str, str]:
         """(cause, detail) for a sandbox whose reply stream ended."""
@@ -673,17 +674,32 @@ class _Box:
     # -- teardown ---------------------------------------------------------------------------------
 
     def kill(self) -> None:
+        """Kills every process of the sandbox: first all but bubblewrap's outer process (so that it
+        reaps its child and leaves no zombie to the host's init), then that one."""
+        proc = self.proc
+        alive = proc is not None and proc.poll() is None
+        outer = alive and self.prot.mode != "plain"  # in plain mode, proc is the server itself
+        if self.cgroup is not None:
+            self.cgroup.kill_all(spare=proc.pid if outer else None)
+        elif alive:
+            kill_all(descendants(proc.pid, process_table()))
+        if outer:
+            try:
+                proc.wait(timeout=2)
+            except subprocess.TimeoutExpired:
+                pass
+        if alive:
+            if proc.poll() is None:
+                try:
+                    os.killpg(proc.pid, signal.SIGKILL)
+                except (ProcessLookupError, PermissionError):
+                    pass
+                try:
+                    proc.kill()
+                except ProcessLookupError:
+                    pass
         if self.cgroup is not None:
             self.cgroup.kill_all()
-        if self.proc is not None and self.proc.poll() is None:
-            try:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                pass
-            try:
-                self.proc.kill()
-            except ProcessLookupError:
-                pass
 
     def destroy(self) -> None:
         """Kills every process of the sandbox and removes everything it had. Idempotent."""
@@ -692,20 +708,19 @@ class _Box:
         self._closed = True
         proc = self.proc
         if proc is not None:
-            if self.prot.mode == "plain":  # no pid namespace: gather the tree before the root dies
-                table = process_table()
-                tree = descendants(proc.pid, table)
+            # Without a cgroup, find the sandbox's processes by ancestry (gathered before its root dies)
+            # and by the token in their environment; a dying pid namespace also takes a moment.
+            tree = descendants(proc.pid, process_table()) if self.cgroup is None else []
             self.kill()
             try:
                 proc.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 pass
-            if self.prot.mode == "plain":
-                for _ in range(50):
-                    left = [p for p in tree if p in process_table()]
-                    left += pids_with_token(f"DLGRADE_SANDBOX_TOKEN={self.token}".encode())
-                    if self.uid is not None:
-                        left += pids_of_uid(self.uid)
+            if self.cgroup is None:
+                token = f"DLGRADE_SANDBOX_TOKEN={self.token}".encode()
+                for _ in range(250):
+                    alive = process_table()
+                    left = [p for p in tree if p in alive] + pids_with_token(token)
                     if not left:
                         break
                     kill_all(left)
@@ -801,16 +816,11 @@ class Session:
             self.load(*self._loaded)
 
     def close(self) -> None:
-        """Asks the server to exit, then kills everything left and removes every trace. Idempotent."""
-        box = self._box
-        if box is None:
-            return
-        if box.proc is not None and box.proc.poll() is None:
-            try:
-                os.write(box.req_w, frame_bytes({"type": "exit", "id": "exit"}))
-                box.proc.wait(timeout=1.0)
-            except (OSError, subprocess.TimeoutExpired):
-                pass
+        """Kills everything of the sandbox and removes every trace. Idempotent.
+
+        No polite ``exit`` request first: the student's atexit handlers must not run anyway, and a
+        server that exits by itself makes bubblewrap's outer process leave before reaping the
+        namespace's init (a zombie for the host's init to reap)."""
         self._destroy()
 
     def _destroy(self) -> None:
@@ -1034,6 +1044,8 @@ try:
 except OSError as e:
     out["net"] = e.errno
 print("DLGRADE-PROBE " + json.dumps(out), flush=True)
+import time
+time.sleep(60)  # killed by the caller (a sandbox that exits by itself leaves bubblewrap's init a zombie)
 """
 
 
@@ -1059,20 +1071,22 @@ def _try_mode(mode: str, bwrap: str | None, cg_version, cg_dirs: dict, hidden: l
     try:
         box = _Box(prot, limits, _runtime_bundle(None), {}, {},
                    command=[sys.executable, "-I", "-c", _PROBE, str(_PACKAGE_DIR)])
-        try:
-            rc = box.proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            return None, "the probe did not finish within 30 s"
-        for t in box.tails:
-            t.join(timeout=2)
-        out = box.tails[0].raw()
-        for line in out.splitlines():
-            if line.startswith("DLGRADE-PROBE "):
-                result = json.loads(line[len("DLGRADE-PROBE "):])
-                result["sandbox_uid"] = box.uid
-                return result, ""
-        err = printable(box.tails[1].raw().strip()[-300:], 300)
-        return None, f"the probe exited with status {rc}: {err or 'no output'}"
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            for line in box.tails[0].raw().splitlines():
+                if line.startswith("DLGRADE-PROBE ") and line.endswith("}"):
+                    result = json.loads(line[len("DLGRADE-PROBE "):])
+                    result["sandbox_uid"] = box.uid
+                    return result, ""
+            rc = box.proc.poll()
+            if rc is not None:
+                for t in box.tails:
+                    t.join(timeout=2)
+                if "DLGRADE-PROBE " not in box.tails[0].raw():
+                    err = printable(box.tails[1].raw().strip()[-300:], 300)
+                    return None, f"the probe exited with status {rc}: {err or 'no output'}"
+            time.sleep(0.01)
+        return None, "the probe did not answer within 30 s"
     except (SandboxUnavailable, OSError) as e:
         return None, printable(str(e), 300)
     finally:
@@ -1169,7 +1183,8 @@ def protections() -> Protections:
         + (", RLIMIT_NPROC" if own_uid or "pids" not in controllers else "")
         + (", RLIMIT_DATA" if "memory" not in controllers else ""), "")
     add("RSS watchdog", "memory" not in controllers,
-        "sums the resident memory of the sandbox's processes (tmpfs files are not counted)",
+        "sums the memory (PSS) of the sandbox's processes 4 times a second during a request "
+        "(tmpfs files are not counted)",
         "not needed: the memory cgroup counts everything")
     add("network audit hook", True, "socket connect/bind/sendto/getaddrinfo raise NetworkRefused", "")
     return Protections(root=root, mode=mode, bwrap=bwrap if mode != "plain" else None, bwrap_version=version,
