@@ -36,11 +36,12 @@ def main() -> None:
     parser.add_argument("--starts", type=int, default=10)
     parser.add_argument("--calls", type=int, default=100)
     parser.add_argument("--tf", type=int, default=3)
+    parser.add_argument("--cpus", type=float, default=Limits.cpus, help="CPU quota of the sandboxes (cores)")
     args = parser.parse_args()
     t = time.perf_counter()
     prot = protections()
     probe_ms = (time.perf_counter() - t) * 1000
-    limits = Limits(memory_mb=3072, timeout_s=300)
+    limits = Limits(memory_mb=3072, timeout_s=300, cpus=args.cpus)
 
     starts, closes = [], []
     for _ in range(args.starts):
@@ -73,6 +74,7 @@ def main() -> None:
         outside.append(float(out.stdout.strip().splitlines()[-1]))
     print(json.dumps({
         "mode": prot.mode,
+        "cpus": args.cpus,
         "probe_ms (once per process)": round(probe_ms, 1),
         f"start_and_load_ms (median of {args.starts})": round(statistics.median(starts), 1),
         f"close_ms (median of {args.starts})": round(statistics.median(closes), 1),
