@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs the Debian packages dlgrade needs when they are missing and we are root:
-# fonts for the Persian report, Fashion-MNIST, the Pango libraries WeasyPrint uses, and pdftoppm.
+# fonts for the Persian report, Fashion-MNIST, the Pango libraries WeasyPrint uses, pdftoppm, and
+# bubblewrap (the sandbox that runs student code; setpriv comes with util-linux).
 set -euo pipefail
-packages=(fonts-noto-core dataset-fashion-mnist libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz0b libharfbuzz-subset0 poppler-utils)
+packages=(fonts-noto-core dataset-fashion-mnist libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz0b libharfbuzz-subset0 poppler-utils bubblewrap)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Sequence
 
-from dlgrade.autograde import sandbox
+from dlgrade.autograde import legacy_sandbox as sandbox
 from dlgrade.autograde.submission import STAGES, SubmissionGrade, grade_submission, submitted_tasks
 
 

@@ -26,7 +26,7 @@ from typing import Any, Sequence
 import importlib
 import inspect
 
-from dlgrade.autograde import sandbox
+from dlgrade.autograde import legacy_sandbox as sandbox
 from dlgrade.kit import hidden
 from dlgrade.kit.hidden import CheckFailed, HiddenCheck
 from dlgrade.rubric import GradedCheck, grade_result, load_rubric
