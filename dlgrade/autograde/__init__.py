@@ -1,0 +1,1 @@
+"""Grading students' hand-ins: sandbox, submissions, batch runs over executors, feedback, calibration."""
