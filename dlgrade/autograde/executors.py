@@ -192,7 +192,6 @@ class Executor:
         outcomes: dict[str, JobOutcome] = {}
 
         def finish(outcome: JobOutcome) -> None:
-            progress.finished(outcome.key, outcome.ok, outcome.error)
             if on_done is not None:
                 try:
                     on_done(outcome)
@@ -200,6 +199,7 @@ class Executor:
                     self.log(f"{outcome.key}: on_done failed: {type(e).__name__}: {e}\n{traceback.format_exc()}")
                     outcome = replace(outcome, ok=False, error=(outcome.error + "\n" if outcome.error else "")
                                       + f"on_done failed: {type(e).__name__}: {e}")
+            progress.finished(outcome.key, outcome.ok, outcome.error)
             outcomes[outcome.key] = outcome
 
         try:
@@ -719,7 +719,8 @@ def make_cluster(spec: str, log: Callable[[str], None] = print):
 
             log(f"starting a Dask LocalCluster of {n} worker process(es), 1 thread each")
             return LocalCluster(n_workers=n, threads_per_worker=1, processes=True, host="127.0.0.1",
-                                dashboard_address=None)
+                                dashboard_address=None, worker_dashboard_address=None,
+                                scheduler_kwargs={"dashboard": False, "dashboard_address": "127.0.0.1:0"})
         try:
             from dask_jobqueue import SLURMCluster
         except ImportError:
