@@ -58,8 +58,8 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Collection, Iterable, Mapping
 
 from dlgrade.autograde.job_progress import JobProgress
-from dlgrade.autograde.worker_info import (GATE_TOPIC, EnvironmentGate, WorkerInfo, describe_differences,
-                                           library_versions, probe, version_differences)
+from dlgrade.autograde.worker_info import (WorkerInfo, describe_differences, library_versions, probe,
+                                           version_differences)
 from dlgrade.errors import UsageError
 
 #: Starts a job gets when workers die under it.
@@ -444,7 +444,7 @@ class _Tracked:
 class DaskExecutor(Executor):
     """Jobs on a Dask cluster through ``Client.submit``.
 
-    Registers :class:`~dlgrade.autograde.worker_info.EnvironmentGate` on the cluster: every job asks for
+    Registers :class:`~dlgrade.autograde.dask_gate.EnvironmentGate` on the cluster: every job asks for
     the gate's resource, so only workers with the client's library versions receive jobs.
 
     Args:
@@ -459,14 +459,17 @@ class DaskExecutor(Executor):
     def __init__(self, client, cluster=None, max_attempts: int = MAX_ATTEMPTS,
                  no_worker_timeout: float | None = 900.0, log: Callable[[str], None] = print,
                  progress: str = "auto", label: str = "jobs"):
+        from dlgrade.autograde.dask_gate import GATE_TOPIC, EnvironmentGate
+
         super().__init__(log, progress, label)
         self.client, self.cluster = client, cluster
+        self.gate_topic = GATE_TOPIC
         self.max_attempts = max_attempts
         self.no_worker_timeout = no_worker_timeout
         self.expected = library_versions()
         self.gate = EnvironmentGate(self.expected)
         self.refused: dict[str, str] = {}
-        self.client.subscribe_topic(GATE_TOPIC, self._on_gate_event)
+        self.client.subscribe_topic(self.gate_topic, self._on_gate_event)
         self.client.register_plugin(self.gate, name=self.gate.name)
         for info in self.workers():
             if not info.accepted:
@@ -512,7 +515,7 @@ class DaskExecutor(Executor):
 
     def close(self) -> None:
         try:
-            self.client.unsubscribe_topic(GATE_TOPIC)
+            self.client.unsubscribe_topic(self.gate_topic)
         except Exception:  # noqa: BLE001
             pass
         self.client.close()

@@ -97,9 +97,11 @@ class JobProgress:
             self.done += 1
             if not ok:
                 self.failed += 1
+                last = ((error or "failed").strip().splitlines() or ["failed"])[-1]
                 if self.mode == "plain":
-                    first = (error or "failed").strip().splitlines()
-                    self.log(f"{key}: FAILED: {first[-1] if first else 'failed'}")
+                    self.log(f"{key}: FAILED: {last}")
+                elif self._bar is not None:
+                    self._bar.console.print(f"{key}: FAILED: {last}", markup=False, highlight=False)
             self._refresh()
 
     def summary(self) -> str:

@@ -208,14 +208,16 @@ def _check_fault_outcomes(out):
     assert len(out) == 11  # nothing lost
     for i in range(8):
         assert by[f"square-{i}"].ok and by[f"square-{i}"].value == i * i
+    # (on Dask a finished job may also run again when its worker dies before the client fetched the
+    # result; that is not charged as a lost attempt, hence attempts >= and lost_workers ==)
     once = by["dies-once"]
-    assert once.ok and once.value == 42 and once.retried and once.attempts == 2
+    assert once.ok and once.value == 42 and once.retried and once.attempts >= 2
     assert len(once.lost_workers) == 1 and once.lost_workers[0] != once.worker
     always = by["always-dies"]
     assert not always.ok and always.error.startswith("worker lost twice (") and always.attempts == 2
     assert always.retried and len(set(always.lost_workers)) == 2
     raises = by["raises"]
-    assert not raises.ok and "ValueError: deterministic" in raises.error and not raises.retried
+    assert not raises.ok and "ValueError: deterministic" in raises.error and not raises.lost_workers
 
 
 def test_dask_retries_a_job_whose_worker_died_and_gives_up_on_one_that_always_kills_it(dask_processes, tmp_path):
