@@ -45,6 +45,7 @@ from __future__ import annotations
 import argparse
 import multiprocessing
 import os
+import pickle
 import re
 import signal
 import threading
@@ -145,7 +146,10 @@ def _execute(fn: Callable[..., Any], kwargs: Mapping[str, Any]) -> dict:
     except KeyboardInterrupt:
         raise
     except BaseException as e:  # noqa: BLE001 - SystemExit from a job is its failure too
-        text = "".join(traceback.format_exception(e))
+        try:
+            text = "".join(traceback.format_exception(e))
+        except Exception:  # noqa: BLE001 - an exception whose message itself fails
+            text = f"{type(e).__name__} (its message could not be formatted)"
         if len(text) > _ERROR_CHARS:
             text = "...\n" + text[-_ERROR_CHARS:]
         return {"ok": False, "value": None, "error": text, "seconds": time.perf_counter() - t0}
@@ -393,23 +397,25 @@ class LocalExecutor(Executor):
 # --------------------------------------------------------------------------------------------------
 # Dask
 
-_LEDGER = "dlgrade-executor"  # scheduler metadata: [_LEDGER, run id, job key] -> [[worker, finished], ...]
+_LEDGER = "dlgrade-executor"  # scheduler metadata: [_LEDGER, run id, job key] -> [[worker, state, result], ...]
+_STARTED, _FINISHED = "started", "finished"
 
 
 def _died_under(ledger: list) -> list[str]:
     """Workers where the job started and never finished: they died under it."""
-    return [worker for worker, finished in ledger if not finished]
+    return [worker for worker, state, _ in ledger if state == _STARTED]
 
 
 def _dask_run(key: str, run_id: str, topic: str, max_attempts: int, fn: Callable[..., Any],
-              kwargs: Mapping[str, Any]) -> dict:
-    """A job on a Dask worker.
+              kwargs: Mapping[str, Any]) -> str:
+    """A job on a Dask worker; its outcome goes to the job's ledger in the scheduler's metadata store.
 
-    Before running it, record on the scheduler (synchronously, so that it counts even if the job kills this
-    worker next) that it starts here, and after it that it finished. A job that already started
-    ``max_attempts`` times on workers that died under it is not run again. The ledger is per job, so
-    Dask's rescheduling and the client's resending of jobs that only waited on a dying worker share one
-    bound; a job recomputed because its finished result was lost with its worker is not charged.
+    Before running the job, record there (synchronously, so that it counts even if the job kills this
+    worker next) that it starts here; afterwards, record that it finished, with its pickled result. The
+    client reads results from the ledger, never from the worker, so a result survives its worker. A job
+    whose ledger says it finished, or that already started ``max_attempts`` times on workers that died
+    under it, is not run again: the ledger is per job, so Dask's rescheduling, its recomputing of results
+    lost with a worker and the client's resending share one bound and one result.
     """
     from distributed import get_worker
     from distributed.utils import sync
@@ -417,18 +423,20 @@ def _dask_run(key: str, run_id: str, topic: str, max_attempts: int, fn: Callable
     worker = get_worker()
     path = [_LEDGER, run_id, key]
     ledger = [list(e) for e in sync(worker.loop, worker.scheduler.get_metadata, keys=path, default=[]) or []]
-    died = _died_under(ledger)
-    if len(died) >= max_attempts:
-        return {"ok": False, "value": None, "error": _lost_message(died), "seconds": 0.0, "worker": died[-1],
-                "attempts": len(ledger), "lost_workers": died}
-    ledger.append([worker.address, False])
+    if any(state == _FINISHED for _, state, _ in ledger) or len(_died_under(ledger)) >= max_attempts:
+        return "settled"
+    ledger.append([worker.address, _STARTED, None])
     sync(worker.loop, worker.scheduler.set_metadata, keys=path, value=ledger)
     worker.log_event(topic, {"key": key, "worker": worker.address, "attempt": len(ledger)})
     result = _execute(fn, kwargs)
-    ledger[-1][1] = True
+    try:
+        payload = pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL)
+    except Exception as e:  # noqa: BLE001
+        payload = pickle.dumps({"ok": False, "value": None, "seconds": result["seconds"],
+                                "error": f"its return value could not be pickled: {type(e).__name__}: {e}"})
+    ledger[-1] = [worker.address, _FINISHED, payload]
     sync(worker.loop, worker.scheduler.set_metadata, keys=path, value=ledger)
-    result.update(worker=worker.address, attempts=len(ledger), lost_workers=died)
-    return result
+    return "finished"
 
 
 @dataclass
@@ -470,7 +478,10 @@ class DaskExecutor(Executor):
         self.gate = EnvironmentGate(self.expected)
         self.refused: dict[str, str] = {}
         self.client.subscribe_topic(self.gate_topic, self._on_gate_event)
-        self.client.register_plugin(self.gate, name=self.gate.name)
+        try:
+            self.client.register_plugin(self.gate, name=self.gate.name)
+        except Exception as e:  # noqa: BLE001 - a worker that cannot run the gate is refused, not fatal
+            self.log(f"the version gate could not start on some worker(s) ({type(e).__name__}: {e}); they get no jobs")
         for info in self.workers():
             if not info.accepted:
                 self._refuse(info.address, info.refusal)
@@ -522,96 +533,42 @@ class DaskExecutor(Executor):
         if self.cluster is not None:
             self.cluster.close()
 
-    def _submit(self, t: _Tracked, run_id: str, topic: str):
-        job = t.job
-        t.sends += 1
-        slug = re.sub(r"[^A-Za-z0-9_.]+", "_", job.key)[:60]
-        t.future = self.client.submit(_dask_run, job.key, run_id, topic, self.max_attempts, job.fn, dict(job.kwargs),
-                                      key=f"dlgrade_{slug}-{uuid.uuid4().hex}", pure=False, retries=0,
-                                      resources={self.gate.resource: 1, **dict(job.resources)})
-        return t.future
-
     def _run(self, jobs, finish, progress):
+        _DaskBatch(self, jobs, finish, progress).run()
+
+
+class _DaskBatch:
+    """One ``DaskExecutor.run``: submits, settles each finished future from the ledger, resends, watches."""
+
+    def __init__(self, executor: DaskExecutor, jobs: list[Job], finish: Callable[[JobOutcome], None],
+                 progress: JobProgress):
         from distributed import as_completed
-        from distributed.scheduler import KilledWorker
 
-        run_id = uuid.uuid4().hex
-        topic = f"dlgrade-job-start-{run_id}"
-        tracked = {job.key: _Tracked(job) for job in jobs}
-        owner: dict[str, _Tracked] = {}
-        lock = threading.Lock()
+        self.ex, self.client, self.finish, self.progress = executor, executor.client, finish, progress
+        self.run_id = uuid.uuid4().hex
+        self.topic = f"dlgrade-job-start-{self.run_id}"
+        self.tracked = {job.key: _Tracked(job) for job in jobs}
+        self.owner: dict[str, _Tracked] = {}  # Dask key -> job, while its future is out
+        self.lock = threading.Lock()
+        self.done = as_completed(loop=self.client.loop)
 
-        def on_start(event):
-            _, msg = event
-            t = tracked.get(msg.get("key")) if isinstance(msg, dict) else None
-            if t is not None:
-                t.started = True
-                progress.started(t.job.key)
-                if msg.get("attempt", 1) == 2:
-                    progress.retrying(t.job.key)
-
-        def ended(t: _Tracked, starts: list[str], **kw) -> None:
-            finish(JobOutcome(t.job.key, fingerprint=t.job.fingerprint, attempts=len(starts),
-                              retried=len(starts) > 1, **kw))
-
-        self.client.subscribe_topic(topic, on_start)
-        ac = as_completed(loop=self.client.loop, with_results=True, raise_errors=False)
+    def run(self) -> None:
+        self.client.subscribe_topic(self.topic, self._on_start)
         stop = threading.Event()
-        watchdog = threading.Thread(target=self._watch, args=(owner, lock, stop, progress), daemon=True,
-                                    name="dlgrade-dask-watchdog")
+        watchdog = threading.Thread(target=self._watch, args=(stop,), daemon=True, name="dlgrade-dask-watchdog")
         try:
-            for t in tracked.values():
-                try:
-                    fut = self._submit(t, run_id, topic)
-                except Exception as e:  # noqa: BLE001 - e.g. arguments that cannot be pickled
-                    ended(t, [], ok=False, error=f"could not be sent to the cluster: {type(e).__name__}: {e}")
-                    continue
-                with lock:
-                    owner[fut.key] = t
-                ac.add(fut)
+            for t in self.tracked.values():
+                self._submit(t)
             watchdog.start()
-            for fut, result in ac:
-                with lock:
-                    t = owner.pop(fut.key)
+            for fut in self.done:
+                with self.lock:
+                    t = self.owner.pop(fut.key)
                     t.future = None
-                if isinstance(result, tuple) and len(result) == 3 and isinstance(result[1], BaseException):
-                    result = result[1]  # as_completed(raise_errors=False) gives sys.exc_info() of an erred future
-                if fut.status == "finished" and isinstance(result, dict):
-                    n = result["attempts"]
-                    finish(JobOutcome(t.job.key, result["ok"], result["value"], result["error"], n, n > 1,
-                                      result["worker"], result["seconds"], t.job.fingerprint,
-                                      tuple(result["lost_workers"])))
-                elif t.cancel_reason or fut.status == "cancelled":
-                    ended(t, [], ok=False, error=t.cancel_reason or "cancelled on the cluster")
-                elif isinstance(result, KilledWorker):
-                    ledger = self.client.get_metadata([_LEDGER, run_id, t.job.key], default=[]) or []
-                    starts = [worker for worker, _ in ledger]
-                    died = _died_under(ledger)
-                    if len(died) >= self.max_attempts:
-                        ended(t, starts, ok=False, error=_lost_message(died), worker=died[-1],
-                              lost_workers=tuple(died))
-                    elif t.sends < self.max_attempts + 3:
-                        # Dask also counts the workers that died while the job only waited on them: send it again
-                        progress.lost(t.job.key)
-                        try:
-                            new = self._submit(t, run_id, topic)
-                        except Exception as e:  # noqa: BLE001
-                            ended(t, starts, ok=False, lost_workers=tuple(died),
-                                  error=f"could not be sent again: {type(e).__name__}: {e}")
-                            continue
-                        with lock:
-                            owner[new.key] = t
-                        ac.add(new)
-                    else:
-                        ended(t, starts, ok=False, lost_workers=tuple(died),
-                              error=f"workers kept dying while this job waited for them (sent {t.sends} times; "
-                                    f"started {len(starts)} time(s)); the workers' logs say why")
-                else:
-                    ended(t, [], ok=False, error=f"the cluster could not run it: {type(result).__name__}: {result}")
+                self._settle(t, fut)
                 fut.release()
         except BaseException:
-            with lock:
-                pending = [t.future for t in owner.values() if t.future is not None]
+            with self.lock:
+                pending = [t.future for t in self.owner.values() if t.future is not None]
             if pending:
                 self.client.cancel(pending)
             raise
@@ -619,20 +576,84 @@ class DaskExecutor(Executor):
             stop.set()
             if watchdog.is_alive():
                 watchdog.join()
-            for cleanup in (lambda: self.client.unsubscribe_topic(topic),
-                            lambda: self.client.set_metadata([_LEDGER, run_id], None)):
+            for cleanup in (lambda: self.client.unsubscribe_topic(self.topic),
+                            lambda: self.client.set_metadata([_LEDGER, self.run_id], None)):
                 try:
                     cleanup()
                 except Exception:  # noqa: BLE001 - the client may be closing
                     pass
 
-    def _watch(self, owner: dict[str, _Tracked], lock: threading.Lock, stop: threading.Event,
-               progress: JobProgress) -> None:
+    def _on_start(self, event) -> None:
+        _, msg = event
+        t = self.tracked.get(msg.get("key")) if isinstance(msg, dict) else None
+        if t is not None:
+            t.started = True
+            self.progress.started(t.job.key)
+            if msg.get("attempt", 1) == 2:
+                self.progress.retrying(t.job.key)
+
+    def _submit(self, t: _Tracked) -> bool:
+        job = t.job
+        t.sends += 1
+        slug = re.sub(r"[^A-Za-z0-9_.]+", "_", job.key)[:60]
+        try:
+            fut = self.client.submit(_dask_run, job.key, self.run_id, self.topic, self.ex.max_attempts, job.fn,
+                                     dict(job.kwargs), key=f"dlgrade_{slug}-{uuid.uuid4().hex}", pure=False,
+                                     retries=0, resources={self.ex.gate.resource: 1, **dict(job.resources)})
+        except Exception as e:  # noqa: BLE001 - e.g. arguments that cannot be pickled
+            self.finish(JobOutcome(job.key, False, error=f"could not be sent to the cluster: {type(e).__name__}: {e}",
+                                   attempts=0, fingerprint=job.fingerprint))
+            return False
+        with self.lock:
+            t.future = fut
+            self.owner[fut.key] = t
+        self.done.add(fut)
+        return True
+
+    def _settle(self, t: _Tracked, fut) -> None:
+        """A job's future is done: the job's ledger says how it ended (or it is sent again)."""
+        from distributed.scheduler import KilledWorker
+
+        path = [_LEDGER, self.run_id, t.job.key]
+        problem = ""
+        try:
+            ledger = [list(e) for e in self.client.get_metadata(path, default=[]) or []]
+        except Exception as e:  # noqa: BLE001 - the scheduler went away: say so for this job
+            ledger, problem = [], f"its ledger could not be read from the scheduler ({type(e).__name__}: {e})"
+        starts = [worker for worker, _, _ in ledger]
+        died = _died_under(ledger)
+        finished = [e for e in ledger if e[1] == _FINISHED and e[2] is not None]
+
+        def end(ok: bool, error: str, **kw) -> None:
+            self.finish(JobOutcome(t.job.key, ok, error=error, attempts=len(starts), retried=len(starts) > 1,
+                                   fingerprint=t.job.fingerprint, lost_workers=tuple(died), **kw))
+
+        if finished:
+            worker, _, payload = finished[-1]
+            r = pickle.loads(payload)
+            self.client.set_metadata(path, [[w, state, None] for w, state, _ in ledger])  # free the scheduler
+            end(r["ok"], r["error"], value=r["value"], worker=worker, seconds=r["seconds"])
+        elif len(died) >= self.ex.max_attempts:
+            end(False, _lost_message(died), worker=died[-1])
+        elif t.cancel_reason or fut.status == "cancelled":
+            end(False, t.cancel_reason or "cancelled on the cluster")
+        elif fut.status == "error":
+            e = fut.exception()
+            if isinstance(e, KilledWorker) and t.sends < self.ex.max_attempts + 3:
+                # Dask also counts workers that died while the job only waited on them: send it again
+                self.progress.lost(t.job.key)
+                self._submit(t)
+            else:
+                end(False, f"the cluster could not run it: {type(e).__name__}: {e}"
+                    + (f" (sent {t.sends} times)" if isinstance(e, KilledWorker) else ""))
+        else:
+            end(False, problem or f"its task ended ({fut.status}) without a result in its ledger")
+
+    def _watch(self, stop: threading.Event) -> None:
         """Every few seconds: move the ETA, and end jobs no accepted worker can take (never wait silently)."""
-        last_check = 0.0
-        warned: set[tuple] = set()
+        ex, last_check, warned = self.ex, 0.0, set()
         while not stop.wait(1.0):
-            progress.tick()
+            self.progress.tick()
             now = time.monotonic()
             if now - last_check < 5.0:
                 continue
@@ -642,11 +663,11 @@ class DaskExecutor(Executor):
             except Exception:  # noqa: BLE001 - the client may be closing
                 continue
             offers = [dict(w.get("resources") or {}) for w in workers]
-            with lock:
-                waiting = [t for t in owner.values() if not t.started]
+            with self.lock:
+                waiting = [t for t in self.owner.values() if not t.started]
             stuck: dict[tuple, list[_Tracked]] = {}
             for t in waiting:
-                need = {self.gate.resource: 1, **dict(t.job.resources)}
+                need = {ex.gate.resource: 1, **dict(t.job.resources)}
                 if any(all(o.get(r, 0) >= q for r, q in need.items()) for o in offers):
                     t.waiting_since = None
                     continue
@@ -656,14 +677,14 @@ class DaskExecutor(Executor):
                 what = ", ".join(f"{r}={q:g}" for r, q in need) or "the client's library versions"
                 if need not in warned:
                     warned.add(need)
-                    self.log(f"{len(ts)} job(s) wait for an accepted worker offering {what}; none of the "
-                             f"{len(offers)} worker(s) connected is one"
-                             + (f" ({len(self.refused)} refused)" if self.refused else ""))
-                if self.no_worker_timeout is None:
+                    ex.log(f"{len(ts)} job(s) wait for an accepted worker offering {what}; none of the "
+                           f"{len(offers)} worker(s) connected is one" + (f" ({len(ex.refused)} refused)"
+                                                                          if ex.refused else ""))
+                if ex.no_worker_timeout is None:
                     continue
-                expired = [t for t in ts if now - t.waiting_since >= self.no_worker_timeout and t.future is not None]
+                expired = [t for t in ts if now - t.waiting_since >= ex.no_worker_timeout and t.future is not None]
                 for t in expired:
-                    t.cancel_reason = (f"no accepted worker offering {what} joined within {self.no_worker_timeout:g} s"
+                    t.cancel_reason = (f"no accepted worker offering {what} joined within {ex.no_worker_timeout:g} s"
                                        f" (start one, e.g. `dask worker SCHEDULER --resources GPU=1` for GPU jobs)")
                 if expired:
                     self.client.cancel([t.future for t in expired])

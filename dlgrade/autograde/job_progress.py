@@ -47,6 +47,7 @@ class JobProgress:
         self.total, self.skipped = total, skipped
         self.done = self.failed = self.retried = 0
         self._running: set[str] = set()
+        self._finished: set[str] = set()
         self._lock = threading.Lock()
         self._t0 = time.monotonic()
         self._last_line = self._t0
@@ -77,6 +78,8 @@ class JobProgress:
 
     def started(self, key: str) -> None:
         with self._lock:
+            if key in self._finished:  # a late start notice
+                return
             self._running.add(key)
             self._refresh()
 
@@ -94,6 +97,7 @@ class JobProgress:
     def finished(self, key: str, ok: bool, error: str = "") -> None:
         with self._lock:
             self._running.discard(key)
+            self._finished.add(key)
             self.done += 1
             if not ok:
                 self.failed += 1

@@ -3,6 +3,8 @@ as subprocesses with the ``dask`` command, stopped with their process groups).""
 
 from __future__ import annotations
 
+import ctypes
+import faulthandler
 import os
 import signal
 import socket
@@ -28,6 +30,22 @@ from dlgrade.autograde.worker_info import library_versions  # noqa: E402
 from dlgrade.errors import UsageError  # noqa: E402
 
 DASK = Path(sys.executable).with_name("dask")
+#: A test of this module that runs longer than this ends the test process, with every thread's traceback
+#: (a hung cluster must not hang CI); the Dask processes die with it (parent-death signal).
+HANG_LIMIT_S = 240
+
+
+@pytest.fixture(autouse=True)
+def _no_hang():
+    faulthandler.dump_traceback_later(HANG_LIMIT_S, exit=True)
+    yield
+    faulthandler.cancel_dump_traceback_later()
+
+
+def _die_with_parent() -> None:
+    """In a child, before exec: get SIGTERM when the test process dies (Linux)."""
+    libc = ctypes.CDLL("libc.so.6", use_errno=True)
+    libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
 def _free_port() -> int:
@@ -46,18 +64,20 @@ class DaskProcesses:
                     "DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES": "1", "TF_CPP_MIN_LOG_LEVEL": "2"}
         self.port = _free_port()
         self.address = f"tcp://127.0.0.1:{self.port}"
+        self.scheduler_file = tmp / "scheduler.json"
+        self._stopped = threading.Event()
 
     def _spawn(self, name: str, *args: str) -> subprocess.Popen:
         log = open(self.tmp / f"{name}.log", "w")
         p = subprocess.Popen([str(DASK), *args], stdout=log, stderr=subprocess.STDOUT, env=self.env,
-                             cwd=self.tmp, start_new_session=True)
+                             cwd=self.tmp, start_new_session=True, preexec_fn=_die_with_parent)
         log.close()
         self.procs.append(p)
         return p
 
     def scheduler(self) -> None:
         self._spawn("scheduler", "scheduler", "--host", "127.0.0.1", "--port", str(self.port), "--no-dashboard",
-                    "--dashboard-address", "127.0.0.1:0")
+                    "--dashboard-address", "127.0.0.1:0", "--scheduler-file", str(self.scheduler_file))
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             with socket.socket() as s:
@@ -72,6 +92,16 @@ class DaskProcesses:
                            "--dashboard-address", "127.0.0.1:0",
                            "--name", name, "--local-directory", str(self.tmp / name), *extra)
 
+    def worker_later(self, delay_s: float, name: str, *extra: str) -> None:
+        """Start a worker ``delay_s`` from now, from a thread that lives until :meth:`stop` (the parent-death
+        signal follows the spawning thread, not the process)."""
+        def spawn():
+            time.sleep(delay_s)
+            self.worker(name, *extra)
+            self._stopped.wait()
+
+        threading.Thread(target=spawn, daemon=True).start()
+
     def wait_for_workers(self, n: int, timeout: float = 60) -> dict:
         from distributed import Client
 
@@ -79,13 +109,13 @@ class DaskProcesses:
             c.wait_for_workers(n, timeout=timeout)
             return c.scheduler_info(n_workers=-1)["workers"]
 
-    def stop(self, proc: subprocess.Popen | None = None) -> None:
-        for p in [proc] if proc else list(reversed(self.procs)):
+    def stop(self) -> None:
+        for p in reversed(self.procs):
             try:
                 os.killpg(p.pid, signal.SIGTERM)
             except ProcessLookupError:
                 pass
-        for p in [proc] if proc else self.procs:
+        for p in self.procs:
             try:
                 p.wait(timeout=15)
             except subprocess.TimeoutExpired:
@@ -100,6 +130,7 @@ class DaskProcesses:
                 time.sleep(0.1)
             else:
                 os.killpg(p.pid, signal.SIGKILL)
+        self._stopped.set()
 
 
 @pytest.fixture
@@ -162,6 +193,16 @@ def test_dask_cluster_gives_the_same_outcomes_as_the_local_pool(cluster):
         assert info.described["probe"] == "sandbox-ok" and info.described["pid"] > 0
         assert info.gpus == []  # no nvidia-smi here
     assert {i.address: i.resources for i in infos} == {cluster.cpu_address: {}, cluster.gpu_address: {"GPU": 1}}
+
+
+def test_scheduler_file_and_environment_address_reach_the_same_cluster(cluster, monkeypatch):
+    lines = []
+    with make_executor(scheduler_file=str(cluster.scheduler_file), progress="off", log=lines.append) as ex:
+        assert [o.value for o in ex.run([Job("nine", J.square, {"x": 3})])] == [9]
+    assert lines[0] == f"jobs go to the Dask scheduler at {cluster.address} (from {cluster.scheduler_file})"
+    monkeypatch.setenv("DASK_SCHEDULER_ADDRESS", cluster.address)
+    with make_executor(progress="off", log=lines.append) as ex:
+        assert len(ex.workers()) == 2
 
 
 def test_gpu_jobs_land_only_on_the_worker_started_with_a_gpu_resource(cluster):
@@ -253,17 +294,19 @@ def test_a_worker_with_other_library_versions_is_refused_also_when_it_joins_late
         deadline = time.monotonic() + 60
         while not any("refused" in line for line in lines) and time.monotonic() < deadline:
             time.sleep(0.1)
-        refusal = next(line for line in lines if "refused" in line)
+        refusal = next((line for line in lines if "refused" in line), None)
+        assert refusal, (lines, ex.client.get_events("dlgrade-environment-gate"))
         assert f"numpy {library_versions()['numpy']} on the client but 1.26.4 here" in refusal
 
         # the jobs wait; a matching worker that joins while they wait gets all of them
-        threading.Timer(0.5, dask_processes.worker, args=("matching",)).start()
+        dask_processes.worker_later(0.5, "matching")
         out = ex.run([Job(f"pid-{i}", J.where_am_i) for i in range(6)])
         infos = {i.address: i for i in ex.workers()}
     finally:
         ex.close()
     old = next(i for i in infos.values() if not i.accepted)
-    good = next(i for i in infos.values() if i.accepted)
+    good = next((i for i in infos.values() if i.accepted), None)
+    assert good, (infos, out, lines)
     assert "numpy" in old.refusal and old.versions["numpy"] == "1.26.4"
     assert all(o.ok for o in out) and {o.worker for o in out} == {good.address}
 
@@ -421,3 +464,36 @@ def test_skip_leaves_out_finished_jobs_and_a_failing_on_done_marks_the_outcome()
     assert not d.ok and d.value == 25 and "on_done failed: OSError: disk full" in d.error
     assert lines[0] == "2 jobs to run (2 already done, skipped)"
     assert lines[-1].startswith("2/2 jobs done") and lines[-1].endswith("2 skipped")
+
+
+def test_progress_lines_count_done_running_retried_failed_with_an_eta():
+    from dlgrade.autograde.job_progress import JobProgress
+
+    lines = []
+    p = JobProgress(10, skipped=1, mode="plain", log=lines.append)
+    for i in range(10):
+        p.started(f"j{i}")
+        if i == 3:
+            p.retrying("j3")
+        p.finished(f"j{i}", ok=i != 5, error="Traceback ...\nValueError: five" if i == 5 else "")
+    p.started("j9")  # a late start notice does not count as running
+    assert p.running == 0
+    p.close()
+    assert lines[0] == "10 jobs to run (1 already done, skipped)"
+    assert "j5: FAILED: ValueError: five" in lines
+    assert any(line.startswith("5/10 jobs done, 0 running, 1 retried, 0 failed, ETA ") for line in lines)
+    assert lines[-1].startswith("10/10 jobs done in ") and lines[-1].endswith("1 failed, 1 retried, 1 skipped")
+
+
+def test_command_line_options_map_to_make_executor():
+    import argparse
+
+    from dlgrade.autograde.executors import add_executor_arguments, executor_from_args
+
+    parser = argparse.ArgumentParser(prog="dlgrade grade")
+    add_executor_arguments(parser)
+    assert isinstance(executor_from_args(parser.parse_args(["--jobs", "2"])), LocalExecutor)
+    with pytest.raises(UsageError, match="--cluster 'slurm:x': expected local:N"):
+        executor_from_args(parser.parse_args(["--cluster", "slurm:x"]))
+    with pytest.raises(SystemExit):  # argparse: not allowed with argument --scheduler
+        parser.parse_args(["--scheduler", "tcp://127.0.0.1:8786", "--cluster", "local:2"])
