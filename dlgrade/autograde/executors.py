@@ -31,13 +31,22 @@ Guarantees, whichever executor runs the jobs:
   after ``distributed.scheduler.allowed-failures`` deaths (clusters this module starts set it to 1; start
   your own scheduler with ``DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES=1``). Dask also counts deaths of
   workers a job merely waited on; such a job is sent again. A ledger of each job's starts, kept in the
-  scheduler's metadata store, makes the bound exact whatever the scheduler's setting.
+  scheduler's metadata store, makes the bound exact whatever the scheduler's setting; the job's result
+  travels through that ledger too (so it survives its worker), which is why a job should return small
+  plain data (scores, verdicts, a results.json, figure bytes), not data sets.
 - On Dask, jobs run only on workers whose library versions equal the client's
-  (:mod:`dlgrade.autograde.worker_info`); other workers are refused, with a message naming the versions,
+  (:mod:`dlgrade.autograde.dask_gate`); other workers are refused, with a message naming the versions,
   also when they join later. ``resources={"GPU": 1}`` sends a job only to workers started with
   ``dask worker ... --resources GPU=1`` (the local pool ignores resources).
 - Interrupted batches: ``run(..., skip=...)`` leaves out jobs whose ``fingerprint`` (or key, for jobs
   without one) is in ``skip``; the caller keeps the fingerprints of what ``on_done`` wrote.
+
+A cluster of your own (the client must reach the scheduler and the workers; every worker needs dlgrade
+and the same library versions as the client)::
+
+    DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES=1 dask scheduler --port 8786
+    dask worker tcp://HOST:8786 --nthreads 1 --nworkers 4                  # a CPU node: 4 one-job processes
+    CUDA_VISIBLE_DEVICES=0 dask worker tcp://HOST:8786 --nthreads 1 --resources GPU=1   # one per GPU
 """
 
 from __future__ import annotations

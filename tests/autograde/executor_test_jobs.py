@@ -37,3 +37,8 @@ def where_am_i() -> int:
 
 def describe_here() -> dict:
     return {"pid": os.getpid(), "probe": "sandbox-ok"}
+
+
+def blob(n: int) -> dict:
+    """A result with bytes (a figure, a results.json) and a tuple, to check they come back unchanged."""
+    return {"png": bytes(range(256)) * (n // 256), "shape": (n, 1)}

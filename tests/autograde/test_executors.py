@@ -205,6 +205,12 @@ def test_scheduler_file_and_environment_address_reach_the_same_cluster(cluster, 
         assert len(ex.workers()) == 2
 
 
+def test_results_come_back_unchanged_through_the_scheduler(cluster):
+    with make_executor(scheduler=cluster.address, progress="off", log=lambda m: None) as ex:
+        [out] = ex.run([Job("figure", J.blob, {"n": 4 << 20})])
+    assert out.ok and out.value == J.blob(4 << 20)  # 4 MiB of bytes, and the tuple is still a tuple
+
+
 def test_gpu_jobs_land_only_on_the_worker_started_with_a_gpu_resource(cluster):
     jobs = [Job(f"gpu-{i}", J.square, {"x": i, "sleep_s": 0.05}, resources={"GPU": 1}) for i in range(5)]
     jobs += [Job(f"cpu-{i}", J.square, {"x": i, "sleep_s": 0.05}) for i in range(5)]
