@@ -220,24 +220,29 @@ def test_gpu_jobs_land_only_on_the_worker_started_with_a_gpu_resource(cluster):
     assert {o.worker for o in out if o.key.startswith("gpu")} == {cluster.gpu_address}
 
 
+def _timed_run(ex, jobs):
+    stamps = []
+    t0 = time.perf_counter()
+    out = ex.run(jobs, on_done=lambda o: stamps.append(time.perf_counter()))
+    assert len(out) == len(jobs) and all(o.ok for o in out)
+    return time.perf_counter() - t0, stamps
+
+
 def test_per_job_overhead_of_the_scheduler_and_the_local_pool(cluster):
-    """200 jobs that do nothing: median time between two completions, and wall time per job."""
+    """200 jobs that do nothing, on 2 one-thread Dask workers and on a 2-process local pool."""
     jobs = [Job(f"nothing-{i}", J.nothing) for i in range(200)]
-    measured = {}
     with make_executor(scheduler=cluster.address, progress="off", log=lambda m: None) as dask:
         dask.run(jobs[:10])  # the workers import the job module once
-        for name, ex in (("dask (2 workers)", dask), ("local pool (2 processes)", LocalExecutor(2, progress="off"))):
-            stamps = []
-            t0 = time.perf_counter()
-            out = ex.run(jobs, on_done=lambda o: stamps.append(time.perf_counter()))
-            wall = time.perf_counter() - t0
-            assert len(out) == 200 and all(o.ok for o in out)
-            gaps = [b - a for a, b in zip(stamps, stamps[1:])]
-            measured[name] = (1000 * statistics.median(gaps), 1000 * wall / 200)
-    for name, (median_ms, wall_ms) in measured.items():
-        print(f"\nper-job overhead, {name}: median {median_ms:.2f} ms between completions, "
-              f"{wall_ms:.2f} ms of wall time per job (200 no-op jobs)")
-    assert measured["dask (2 workers)"][1] < 100, measured  # generous: a shared 2-core machine
+        wall, stamps = _timed_run(dask, jobs)
+    gap_ms = 1000 * statistics.median(b - a for a, b in zip(stamps, stamps[1:]))
+    print(f"\nper-job overhead, Dask (2 workers): {1000 * wall / 200:.2f} ms of wall time per job, "
+          f"median {gap_ms:.2f} ms between two completions (200 no-op jobs)")
+    pool = LocalExecutor(2, progress="off")
+    start, _ = _timed_run(pool, jobs[:1])  # starting the pool: spawned interpreters
+    wall, _ = _timed_run(pool, jobs)
+    print(f"per-job overhead, local pool (2 processes): {1000 * (wall - start) / 199:.2f} ms per job "
+          f"after {1000 * start:.0f} ms to start the pool (200 no-op jobs)")
+    assert 1000 * (wall - start) / 199 < 50 and gap_ms < 100  # generous: a shared 2-core machine
 
 
 # --------------------------------------------------------------------------------------------------
@@ -255,16 +260,15 @@ def _check_fault_outcomes(out):
     assert len(out) == 11  # nothing lost
     for i in range(8):
         assert by[f"square-{i}"].ok and by[f"square-{i}"].value == i * i
-    # (on Dask a finished job may also run again when its worker dies before the client fetched the
-    # result; that is not charged as a lost attempt, hence attempts >= and lost_workers ==)
     once = by["dies-once"]
-    assert once.ok and once.value == 42 and once.retried and once.attempts >= 2
+    assert once.ok and once.value == 42 and once.retried and once.attempts == 2
     assert len(once.lost_workers) == 1 and once.lost_workers[0] != once.worker
     always = by["always-dies"]
     assert not always.ok and always.error.startswith("worker lost twice (") and always.attempts == 2
     assert always.retried and len(set(always.lost_workers)) == 2
-    raises = by["raises"]
+    raises = by["raises"]  # (the local pool may stop it, innocent, when another process dies: not charged)
     assert not raises.ok and "ValueError: deterministic" in raises.error and not raises.lost_workers
+    return by
 
 
 def test_dask_retries_a_job_whose_worker_died_and_gives_up_on_one_that_always_kills_it(dask_processes, tmp_path):
@@ -275,7 +279,8 @@ def test_dask_retries_a_job_whose_worker_died_and_gives_up_on_one_that_always_ki
     lines = []
     with make_executor(scheduler=dask_processes.address, progress="plain", log=lines.append) as ex:
         out = ex.run(_fault_batch(tmp_path))
-    _check_fault_outcomes(out)
+    by = _check_fault_outcomes(out)
+    assert by["raises"].attempts == 1 and not by["raises"].retried  # one-thread workers: nothing innocent dies
     assert any("always-dies: FAILED: worker lost twice" in line for line in lines)
     assert lines[-1].startswith("11/11 jobs done") and "2 failed" in lines[-1]
 
