@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
 from dlgrade.autograde.job_progress import JobProgress
-from dlgrade.autograde.jobs import MAX_ATTEMPTS, Executor, Job, JobOutcome, execute, lost_message
+from dlgrade.autograde.jobs import MAX_ATTEMPTS, Executor, Job, JobOutcome, execute, lost_message, unpicklable
 from dlgrade.autograde.worker_info import WorkerInfo, describe_differences, library_versions, probe, version_differences
 
 _LEDGER = "dlgrade-executor"  # scheduler metadata: [_LEDGER, run id, job key] -> [[worker, state, result], ...]
@@ -227,8 +227,9 @@ class _DaskBatch:
                                      dict(job.kwargs), key=f"dlgrade_{slug}-{uuid.uuid4().hex}", pure=False,
                                      retries=0, resources={self.ex.gate.resource: 1, **dict(job.resources)})
         except Exception as e:  # noqa: BLE001 - e.g. arguments that cannot be pickled
-            self.finish(JobOutcome(job.key, False, error=f"could not be sent to the cluster: {type(e).__name__}: {e}",
-                                   attempts=0, fingerprint=job.fingerprint))
+            why = unpicklable(job) or f"{type(e).__name__}: {e}"
+            self.finish(JobOutcome(job.key, False, error=f"could not be sent to the cluster: {why}", attempts=0,
+                                   fingerprint=job.fingerprint))
             return False
         with self.lock:
             t.future = fut

@@ -103,6 +103,18 @@ def execute(fn: Callable[..., Any], kwargs: Mapping[str, Any]) -> dict:
     return {"ok": True, "value": value, "error": "", "seconds": time.perf_counter() - t0}
 
 
+def unpicklable(job: Job) -> str:
+    """Which of a job's arguments cannot be pickled (so cannot reach a worker), and why; ``""`` if none."""
+    import cloudpickle
+
+    for name, value in dict(job.kwargs).items():
+        try:
+            cloudpickle.dumps(value)
+        except Exception as e:  # noqa: BLE001
+            return f"argument {name!r} ({type(value).__name__}) cannot be pickled: {type(e).__name__}: {e}"
+    return ""
+
+
 def lost_message(workers: list[str]) -> str:
     times = _TIMES.get(len(workers), f"{len(workers)} times")
     return (f"worker lost {times} ({', '.join(workers)} died while running this job: it crashes or exhausts its "

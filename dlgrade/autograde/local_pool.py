@@ -11,7 +11,7 @@ from concurrent.futures import as_completed as _pool_completed
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any, Callable, Mapping
 
-from dlgrade.autograde.jobs import MAX_ATTEMPTS, Executor, Job, JobOutcome, execute, lost_message
+from dlgrade.autograde.jobs import MAX_ATTEMPTS, Executor, Job, JobOutcome, execute, lost_message, unpicklable
 from dlgrade.autograde.worker_info import WorkerInfo, probe
 from dlgrade.errors import UsageError
 
@@ -119,8 +119,9 @@ class LocalExecutor(Executor):
                     cause = str(e.__cause__ or e)
                     continue
                 except Exception as e:  # noqa: BLE001 - e.g. arguments or result that cannot be pickled
+                    why = unpicklable(job) or f"{type(e).__name__}: {e}"
                     r = {"ok": False, "value": None, "seconds": 0.0, "worker": "local",
-                         "error": f"could not run in the local pool: {type(e).__name__}: {e}"}
+                         "error": f"could not run in the local pool: {why}"}
                 drain()  # its start was written before its result: count it
                 with lock:
                     running.pop(job.key, None)

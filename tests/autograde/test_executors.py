@@ -508,3 +508,13 @@ def test_command_line_options_map_to_make_executor():
         executor_from_args(parser.parse_args(["--cluster", "slurm:x"]))
     with pytest.raises(SystemExit):  # argparse: not allowed with argument --scheduler
         parser.parse_args(["--scheduler", "tcp://127.0.0.1:8786", "--cluster", "local:2"])
+
+
+def test_arguments_that_cannot_be_pickled_fail_their_job_only(cluster):
+    jobs = [Job("lock", J.square, {"x": threading.Lock()}), Job("fine", J.square, {"x": 7})]
+    local = {o.key: o for o in LocalExecutor(1, progress="off").run(jobs)}
+    with make_executor(scheduler=cluster.address, progress="off", log=lambda m: None) as ex:
+        dask = {o.key: o for o in ex.run(jobs)}
+    for out in (local, dask):
+        assert out["fine"].ok and out["fine"].value == 49
+        assert not out["lock"].ok and "argument 'x' (lock) cannot be pickled" in out["lock"].error
