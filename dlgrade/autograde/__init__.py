@@ -1,11 +1,6 @@
-<<<<<<< HEAD
-"""Autograding: students' code in a throwaway sandbox, their notebooks and results hand-ins, batches,
-feedback, the starter kit (handout) and calibration of rubric ranges."""
-=======
-"""Grading students' hand-ins: student code runs only in a throwaway sandbox that returns data.
+"""Autograding: students' code in a throwaway sandbox, their notebooks and results hand-ins, batches on a local
+pool or a Dask cluster, the starter kit (handout) and calibration of rubric ranges.
 
-``protocol`` frames data-only messages (JSON + ``.npy``, size-capped) between the trusted grader and
-the sandbox; ``sandbox`` starts and tears down the sandbox (bubblewrap, own uid, cgroup, tmpfs);
-``runtime`` is the only code of ours that runs inside it.
+Student code runs only in a sandbox (:mod:`.sandbox`: bubblewrap, own uid, cgroup, tmpfs) whose runtime
+(:mod:`.runtime`, :mod:`.bundle`) returns data only (:mod:`.protocol`); every verdict is computed here.
 """
->>>>>>> executors

@@ -2,7 +2,7 @@
 reports an older NumPy than the client, so the version gate must refuse it. Test-only: nothing in dlgrade
 reads an environment variable or flag to fake versions."""
 
-from dlgrade.autograde import worker_info
+from dlgrade.autograde.executors import workers as worker_info
 
 _real = worker_info.library_versions
 

@@ -26,7 +26,7 @@ import executor_test_jobs as J  # noqa: E402
 
 from dlgrade.autograde import executors  # noqa: E402
 from dlgrade.autograde.executors import Job, LocalExecutor, make_cluster, make_executor  # noqa: E402
-from dlgrade.autograde.worker_info import library_versions  # noqa: E402
+from dlgrade.autograde.executors.workers import library_versions  # noqa: E402
 from dlgrade.errors import UsageError  # noqa: E402
 
 DASK = Path(sys.executable).with_name("dask")
@@ -478,7 +478,7 @@ def test_skip_leaves_out_finished_jobs_and_a_failing_on_done_marks_the_outcome()
 
 
 def test_progress_lines_count_done_running_retried_failed_with_an_eta():
-    from dlgrade.autograde.job_progress import JobProgress
+    from dlgrade.autograde.executors.progress import JobProgress
 
     lines = []
     p = JobProgress(10, skipped=1, mode="plain", log=lines.append)

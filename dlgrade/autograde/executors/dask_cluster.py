@@ -19,9 +19,9 @@ import uuid
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
-from dlgrade.autograde.job_progress import JobProgress
-from dlgrade.autograde.jobs import MAX_ATTEMPTS, Executor, Job, JobOutcome, execute, lost_message, unpicklable
-from dlgrade.autograde.worker_info import WorkerInfo, describe_differences, library_versions, probe, version_differences
+from dlgrade.autograde.executors.progress import JobProgress
+from dlgrade.autograde.executors.jobs import MAX_ATTEMPTS, Executor, Job, JobOutcome, execute, lost_message, unpicklable
+from dlgrade.autograde.executors.workers import WorkerInfo, describe_differences, library_versions, probe, version_differences
 
 _LEDGER = "dlgrade-executor"  # scheduler metadata: [_LEDGER, run id, job key] -> [[worker, state, result], ...]
 _STARTED, _FINISHED = "started", "finished"
@@ -78,7 +78,7 @@ class _Tracked:
 class DaskExecutor(Executor):
     """Jobs on a Dask cluster through ``Client.submit``.
 
-    Registers :class:`~dlgrade.autograde.dask_gate.EnvironmentGate` on the cluster: every job asks for
+    Registers :class:`~dlgrade.autograde.executors.gate.EnvironmentGate` on the cluster: every job asks for
     the gate's resource, so only workers with the client's library versions receive jobs.
 
     Args:
@@ -93,7 +93,7 @@ class DaskExecutor(Executor):
     def __init__(self, client, cluster=None, max_attempts: int = MAX_ATTEMPTS,
                  no_worker_timeout: float | None = 900.0, log: Callable[[str], None] = print,
                  progress: str = "auto", label: str = "jobs"):
-        from dlgrade.autograde.dask_gate import GATE_TOPIC, EnvironmentGate
+        from dlgrade.autograde.executors.gate import GATE_TOPIC, EnvironmentGate
 
         super().__init__(log, progress, label)
         self.client, self.cluster = client, cluster

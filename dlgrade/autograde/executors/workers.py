@@ -2,7 +2,7 @@
 
 Results from two workers are comparable only when both run the same Python, NumPy, TensorFlow, Keras,
 keras-tuner, scikit-learn and dlgrade. :func:`library_versions` reads them from package metadata (cheap:
-nothing is imported), :func:`gpus` asks ``nvidia-smi``; :mod:`dlgrade.autograde.dask_gate` keeps jobs off
+nothing is imported), :func:`gpus` asks ``nvidia-smi``; :mod:`dlgrade.autograde.executors.gate` keeps jobs off
 workers whose versions differ. This module imports nothing heavy: local pool processes import it.
 """
 

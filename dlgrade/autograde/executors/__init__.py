@@ -35,7 +35,7 @@ Guarantees, whichever executor runs the jobs:
   travels through that ledger too (so it survives its worker), which is why a job should return small
   plain data (scores, verdicts, a results.json, figure bytes), not data sets.
 - On Dask, jobs run only on workers whose library versions equal the client's
-  (:mod:`dlgrade.autograde.dask_gate`); other workers are refused, with a message naming the versions,
+  (:mod:`dlgrade.autograde.executors.gate`); other workers are refused, with a message naming the versions,
   also when they join later. ``resources={"GPU": 1}`` sends a job only to workers started with
   ``dask worker ... --resources GPU=1`` (the local pool ignores resources).
 - Interrupted batches: ``run(..., skip=...)`` leaves out jobs whose ``fingerprint`` (or key, for jobs
@@ -56,9 +56,9 @@ import os
 import re
 from typing import Callable
 
-from dlgrade.autograde.dask_executor import DaskExecutor
-from dlgrade.autograde.jobs import MAX_ATTEMPTS, Executor, Job, JobOutcome
-from dlgrade.autograde.local_pool import LocalExecutor
+from dlgrade.autograde.executors.dask_cluster import DaskExecutor
+from dlgrade.autograde.executors.jobs import MAX_ATTEMPTS, Executor, Job, JobOutcome
+from dlgrade.autograde.executors.local import LocalExecutor
 from dlgrade.errors import UsageError
 
 __all__ = ["Job", "JobOutcome", "Executor", "LocalExecutor", "DaskExecutor", "make_executor", "make_cluster",

@@ -11,8 +11,8 @@ from concurrent.futures import as_completed as _pool_completed
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any, Callable, Mapping
 
-from dlgrade.autograde.jobs import MAX_ATTEMPTS, Executor, Job, JobOutcome, execute, lost_message, unpicklable
-from dlgrade.autograde.worker_info import WorkerInfo, probe
+from dlgrade.autograde.executors.jobs import MAX_ATTEMPTS, Executor, Job, JobOutcome, execute, lost_message, unpicklable
+from dlgrade.autograde.executors.workers import WorkerInfo, probe
 from dlgrade.errors import UsageError
 
 _START_QUEUE = None

@@ -7,8 +7,8 @@ import traceback
 from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Collection, Iterable, Mapping
 
-from dlgrade.autograde.job_progress import JobProgress
-from dlgrade.autograde.worker_info import WorkerInfo
+from dlgrade.autograde.executors.progress import JobProgress
+from dlgrade.autograde.executors.workers import WorkerInfo
 
 #: Starts a job gets when workers die under it.
 MAX_ATTEMPTS = 2

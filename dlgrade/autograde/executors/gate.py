@@ -2,8 +2,8 @@
 
 :class:`EnvironmentGate` is a worker plugin; Dask runs its ``setup`` on every worker of the cluster when it is
 registered and on every worker that joins later. A worker whose versions
-(:func:`dlgrade.autograde.worker_info.library_versions`) match the client's is given the Dask resource
-:func:`~dlgrade.autograde.worker_info.environment_resource` names, which every job asks for, so the scheduler
+(:func:`dlgrade.autograde.executors.workers.library_versions`) match the client's is given the Dask resource
+:func:`~dlgrade.autograde.executors.workers.environment_resource` names, which every job asks for, so the scheduler
 never places a job on a worker that lacks it. Refused workers keep running (other clients may use them).
 """
 
@@ -14,7 +14,7 @@ import logging
 from distributed.core import Status
 from distributed.diagnostics.plugin import WorkerPlugin
 
-from dlgrade.autograde import worker_info
+from dlgrade.autograde.executors import workers as worker_info
 
 logger = logging.getLogger(__name__)
 
