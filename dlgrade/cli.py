@@ -39,13 +39,17 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--submission", type=Path, metavar="DIR", help="grade one student's folder (code and/or results) in the sandbox")
     g.add_argument("--batch", type=Path, metavar="SUBMISSIONS_DIR", help="grade every student folder under SUBMISSIONS_DIR")
     p.add_argument("--tasks", nargs="*", metavar="TASK", help="questions to grade (default: those handed in)")
-    p.add_argument("--profile", choices=PROFILES, default="smoke", help="profile of the task runs and ranges (default: %(default)s)")
+    p.add_argument("--profile", choices=PROFILES, default="smoke", help="profile of the task runs of students' code and of "
+                   "its ranges (default: %(default)s)")
+    p.add_argument("--handin-profile", choices=PROFILES, default="full",
+                   help="profile whose ranges results hand-ins are graded with: the sizes students ran (default: %(default)s)")
     p.add_argument("--seed", type=int, default=0, help="seed of the task runs (default: %(default)s)")
     p.add_argument("--out", type=Path, help="where grades, gradebook and feedback go (default: out/grading)")
     p.add_argument("--jobs", "-j", type=int, help="students graded in parallel (default: the core count)")
     p.add_argument("--timeout", type=float, default=20.0, help="seconds per hidden check (default: %(default)s)")
     p.add_argument("--run-timeout", type=float, help="seconds for a task run (default: 300 smoke, 3600 quick, 21600 full)")
-    p.add_argument("--memory-mb", type=int, default=3072, help="memory limit per sandboxed process (default: %(default)s)")
+    p.add_argument("--memory-mb", type=int, default=3072, help="memory limit of a sandbox, all its processes and "
+                   "temporary files together (default: %(default)s)")
     p.add_argument("--no-run", action="store_true", help="hidden unit checks only; skip running the task with the student's code")
     p.add_argument("--no-pdf", action="store_true", help="skip the feedback PDFs")
     p.add_argument("--lang", choices=("fa", "en", "both"), default="both", help="feedback PDF language(s)")
@@ -110,10 +114,15 @@ def cmd_run(args) -> int:
     return 0 if all(r.grade.passed for r in ran) else 1
 
 
-def _grading_limits(args):
+def _grading_options(args, tasks):
     from dlgrade.autograde.sandbox import Limits
+    from dlgrade.autograde.submission import STAGES
+    from dlgrade.pipeline import grading_options
 
-    return Limits(wall_s=args.timeout, memory_mb=args.memory_mb, run_wall_s=args.run_timeout)
+    out = args.out or Path("out/grading")
+    return grading_options(args.profile, args.seed, tasks, out, ("unit",) if args.no_run else STAGES,
+                           handin_profile=args.handin_profile, check_timeout_s=args.timeout, run_budget_s=args.run_timeout,
+                           limits=Limits(memory_mb=args.memory_mb))
 
 
 def cmd_grade(args) -> int:
@@ -131,25 +140,30 @@ def cmd_grade(args) -> int:
 
 def cmd_grade_students(args) -> int:
     from dlgrade.autograde import sandbox
-    from dlgrade.autograde.submission import STAGES, format_submission
+    from dlgrade.autograde.batch import student_dirs
+    from dlgrade.autograde.submission import format_submission, submitted_tasks
     from dlgrade.pipeline import grade_one_student, grade_students
+    from dlgrade.questions import all_questions
 
     tasks = _selected_tasks(args.tasks, all_flag=False) if args.tasks else None
-    stages = ("unit",) if args.no_run else STAGES
     langs = () if args.no_pdf else (("fa", "en") if args.lang == "both" else (args.lang,))
     out = args.out or Path("out/grading")
 
-    def stop(signum, frame):  # leave no sandboxed child behind
-        sandbox.kill_all()
+    def stop(signum, frame):  # sandboxes die with their parent (bubblewrap --die-with-parent)
         raise SystemExit(128 + signum)
 
     signal.signal(signal.SIGTERM, stop)
-    print("sandbox: " + "; ".join(sandbox.describe().splitlines()))
+    print("sandbox protections on this machine:\n" + sandbox.protections().describe())
+    if tasks is None:
+        folders = student_dirs(args.batch)[0] if args.batch else [args.submission]
+        held = {t.id for d in folders for t in submitted_tasks(d)}
+        tasks = [q for q in all_questions() if q.id in held]
+    options = _grading_options(args, tasks)
     if args.batch:
-        outcome = grade_students(args.batch, out, tasks, args.profile, args.seed, args.jobs, _grading_limits(args), stages, langs)
+        outcome = grade_students(args.batch, out, tasks, options, args.jobs, langs)
         print(f"gradebook: {outcome.gradebook}  ({len(outcome.grades)} students, {outcome.elapsed_s:.1f} s)")
         return 0
-    g, target = grade_one_student(args.submission, out, tasks, args.profile, args.seed, _grading_limits(args), stages, langs)
+    g, target = grade_one_student(args.submission, out, tasks, options, langs)
     print(format_submission(g))
     print(f"wrote {target}")
     return 0 if g.total and g.earned == g.total else 1

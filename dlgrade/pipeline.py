@@ -106,33 +106,59 @@ def make_report(questions: Sequence[Question], profile: str, seed: int, out: Pat
 # ---------------------------------------------------------------- students
 
 def write_student_outputs(g, target: Path, langs: Sequence[str] = ("fa", "en")) -> None:
-    """One student's files: ``grade.json`` (every verdict), ``results.json`` (Gradescope) and the feedback PDFs."""
+    """One student's files, readable by the instructor only (0600 in a 0700 folder): ``grade.json`` (every
+    verdict), ``results.json`` (Gradescope) and the feedback PDFs."""
+    import os
+
     from dlgrade.reports.feedback import gradescope, write_pdf
 
-    results_mod.write_json_atomic(Path(target) / GRADE_FILE, g.to_dict())
-    results_mod.write_json_atomic(Path(target) / "results.json", gradescope(g))
+    target = Path(target)
+    target.mkdir(parents=True, exist_ok=True, mode=0o700)
+    os.chmod(target, 0o700)  # no umask: it is process-wide and other threads start sandboxes
+    results_mod.write_json_atomic(target / GRADE_FILE, g.to_dict())  # mkstemp: 0600
+    results_mod.write_json_atomic(target / "results.json", gradescope(g))
     titles = {q.id: dict(q.title) for q in all_questions()}
     for lang in langs:
-        write_pdf(g, lang, Path(target) / f"feedback-{lang}.pdf", titles)
+        os.chmod(write_pdf(g, lang, target / f"feedback-{lang}.pdf", titles), 0o600)
 
 
-def grade_students(batch: Path, out: Path, questions=None, profile: str = "smoke", seed: int = 0, jobs: int | None = None,
-                   limits=None, stages=None, langs: Sequence[str] = ("fa", "en"), log: Callable[[str], None] = print):
+def reference_results(questions, profile: str, seed: int, out: Path, log: Callable[[str], None] = print) -> dict:
+    """The reference run of each question at the grading profile and seed (run once, then served from the run
+    store's cache): a student's code is compared with it under the same conditions."""
+    from dlgrade.progress import Progress
+
+    refs = {}
+    for q in questions:
+        outcome = run_question(q, profile, seed, Path(out) / "reference", progress=Progress(f"{q.id} reference", plain=True))
+        log(f"reference run of {q.id} ({profile}, seed {seed}): {'cached' if outcome.cached else 'ran'}")
+        refs[q.id] = outcome.result
+    return refs
+
+
+def grading_options(profile: str = "smoke", seed: int = 0, questions=None, out: Path = Path("out/grading"),
+                    stages=None, log: Callable[[str], None] = print, **kw):
+    """Grading options with the reference runs the code-mode rubric compares with (when task runs are graded)."""
+    from dlgrade.autograde.submission import STAGES, Options
+
+    stages = tuple(stages or STAGES)
+    refs = reference_results(questions or [], profile, seed, out, log) if "run" in stages and questions else {}
+    return Options(profile=profile, seed=seed, stages=stages, references=refs, **kw)
+
+
+def grade_students(batch: Path, out: Path, questions=None, options=None, jobs: int | None = None,
+                   langs: Sequence[str] = ("fa", "en"), log: Callable[[str], None] = print):
     """Grade every student folder under ``batch`` into ``out`` (gradebook, per-student files)."""
     from dlgrade.autograde.batch import grade_batch
-    from dlgrade.autograde.submission import STAGES
 
-    return grade_batch(batch, out, lambda g, target: write_student_outputs(g, target, langs), questions, profile, seed,
-                       jobs, limits, stages or STAGES, log)
+    return grade_batch(batch, out, lambda g, target: write_student_outputs(g, target, langs), questions, options, jobs, log)
 
 
-def grade_one_student(submission: Path, out: Path, questions=None, profile: str = "smoke", seed: int = 0, limits=None,
-                      stages=None, langs: Sequence[str] = ("fa", "en")):
+def grade_one_student(submission: Path, out: Path, questions=None, options=None, langs: Sequence[str] = ("fa", "en")):
     """Grade one student's folder and write their files into ``out/<student>``; returns the grade and the folder."""
     from dlgrade.autograde.batch import safe_name
-    from dlgrade.autograde.submission import STAGES, grade_submission
+    from dlgrade.autograde.submission import grade_submission
 
-    g = grade_submission(submission, questions, profile, seed, limits, stages or STAGES)
+    g = grade_submission(submission, questions, options)
     target = Path(out) / safe_name(g.student)
     write_student_outputs(g, target, langs)
     return g, target

@@ -89,7 +89,7 @@ def check_question(question: Question, smoke: Callable[[], object]) -> Iterator[
         compile(tests_source(q), f"test_{q.slug}.py", "exec")
 
     def hidden_checks_cover_functions():
-        from dlgrade.autograde.submission import hidden_module
+        from dlgrade.autograde.code_grading import hidden_module
         from dlgrade.kit.hidden import collect
 
         covered = {f for c in collect(hidden_module(q)) for f in c.functions}

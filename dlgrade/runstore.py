@@ -23,6 +23,7 @@ from dlgrade import __version__
 from dlgrade import results as results_mod
 from dlgrade.data import DataResolver
 from dlgrade.errors import ResultsError
+from dlgrade.kit.harness import seed_everything
 from dlgrade.kit.question import Context, Question
 from dlgrade.kit.runner import StepReport, in_process, run_steps
 from dlgrade.kit.seeds import Seeds
@@ -137,7 +138,7 @@ def run_question(question: Question, profile: str = "quick", seed: int = 0, out:
     run_dir.mkdir(parents=True, exist_ok=True)
     ctx = Context(question=question, profile=profile, seed=seed, config=config, seeds=Seeds(seed, question.seed_offsets),
                   run_dir=run_dir, data=data, progress=progress, fingerprint=key)
-    _seed_everything(seed)
+    seed_everything(seed)
     commit = git_commit()  # the code that runs: a long run may end after the checkout has moved on
     started = datetime.now(timezone.utc).isoformat(timespec="seconds")
     t0 = time.perf_counter()
@@ -166,17 +167,3 @@ def run_question(question: Question, profile: str = "quick", seed: int = 0, out:
     progress.log(f"done in {duration:.1f} s -> {run_dir / results_mod.RESULTS_FILE}")
     return RunOutcome(result, run_dir, False, report)
 
-
-def _seed_everything(seed: int) -> None:
-    import random
-
-    import numpy as np
-
-    random.seed(seed)
-    np.random.seed(seed % (2**32))
-    try:
-        import keras
-
-        keras.utils.set_random_seed(seed)
-    except ImportError:
-        pass

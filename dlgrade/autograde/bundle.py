@@ -36,8 +36,8 @@ def question_bundle(question) -> dict[str, bytes]:
         path = Path(question.folder) / f"{name}.py"
         if path.is_file():
             files[f"{pkg}/{name}.py"] = path.read_bytes()
-    for rel in list(files):  # every package on the way gets an empty __init__
+    for rel in list(files):  # every package on the way gets an empty __init__ (the sandbox brings dlgrade's own)
         parts = rel.split("/")[:-1]
-        for i in range(1, len(parts) + 1):
+        for i in range(2, len(parts) + 1):
             files.setdefault("/".join(parts[:i]) + "/__init__.py", EMPTY_INIT)
     return files

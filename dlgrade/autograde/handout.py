@@ -20,7 +20,7 @@ import inspect
 import textwrap
 from pathlib import Path
 
-from dlgrade.autograde.submission import hidden_module
+from dlgrade.autograde.code_grading import hidden_module
 
 
 def _imports(module) -> list[str]:

@@ -510,6 +510,7 @@ class _Box:
         plain = prot.mode == "plain"
         for sub in ("runtime", "submission", "inbox") + (("work", "tmp") if plain else ()):
             os.mkdir(self.staging / sub, 0o755)
+            os.chmod(self.staging / sub, 0o755)  # whatever the process umask is
         _write_files(self.staging / "runtime", runtime, "runtime_files")
         _write_files(self.staging / "submission", submission, "submission")
         inbox_binds = []

@@ -1,110 +1,87 @@
-"""Grade one student's submission: code (sandboxed) and/or hand-in results.
+"""Grade one student's submission folder: code (in a sandbox) and/or results hand-ins, never trusting a byte.
 
-A submission is a folder. For each question it may hold
+A submission is a folder. For each question it may hold ``<slug>.py`` (the handout module, filled in) or
+``<slug>.results.json`` (a results file handed in instead of code; code wins when both are there). Only regular
+files are read, never through a link, with size caps (:mod:`dlgrade.autograde.staging`); what was skipped is
+listed.
 
-- ``<slug>.py`` (e.g. ``hw6_q1.py``, the handout module with the functions implemented): graded by
-  (a) hidden unit checks, (b) a run of the task (smoke profile unless the instructor picks another)
-  with the student's functions swapped in, (c) the task's rubric on that run's ``results.json``;
-- ``<slug>.results.json``: a results file handed in instead of code: validated against the
-  published schema, then graded with the task's rubric plus the integrity checks
-  (:mod:`dlgrade.rubric.integrity`). When both are present the code is graded.
-
-Every outcome is a :class:`~dlgrade.rubric.GradedCheck` per check; nothing a submission does raises out of
-:func:`grade_submission`.
+Fail closed: a question whose grading breaks keeps every check at 0, is flagged for the instructor's review, and
+still counts its full points in the total; a question's total is always what its checks are worth, whatever
+happened, so breaking or skipping a question can never raise a percentage.
 """
 
 from __future__ import annotations
 
 import json
-import shutil
 import time
 import traceback
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
-import importlib
-import inspect
-
-from dlgrade.autograde import legacy_sandbox as sandbox
-from dlgrade.kit import hidden
-from dlgrade.kit.hidden import CheckFailed, HiddenCheck
+from dlgrade.autograde import sandbox
+from dlgrade.autograde.code_grading import CodeJob, defined_checks, grade_code, max_points
+from dlgrade.autograde.staging import Staged, stage
+from dlgrade.kit.hidden import collect
+from dlgrade.profiles import check_profile
 from dlgrade.rubric import GradedCheck, grade_result, load_rubric
 from dlgrade.rubric.integrity import integrity_checks
+from dlgrade.text import clean, text_table
 
 STAGES = ("unit", "run")
-RUN_WALL_S = {"smoke": 300, "quick": 3600, "full": 6 * 3600}
+RUN_BUDGET_S = {"smoke": 300, "quick": 3600, "full": 6 * 3600}
+HANDIN_BYTES = 5 << 20   # a results.json hand-in
+HANDIN_DEPTH = 32
 
 
-Verdict = GradedCheck  # the one record of a graded check
+@dataclass
+class Options:
+    """How a submission is graded.
 
+    Attributes:
+        profile: the profile of the task runs of students' code (and its rubric ranges).
+        handin_profile: the profile whose ranges results hand-ins are graded with (the assignment's setting).
+        seed: the seed of the task runs.
+        limits: the sandbox's limits.
+        check_timeout_s: wall-clock seconds per hidden check.
+        run_budget_s: wall-clock seconds for a task run (default per profile).
+        stages: ``unit`` (hidden checks) and/or ``run`` (the task run and its rubric).
+        references: question id -> the reference run's results at (profile, seed), for code mode.
+    """
 
-class Namespace:
-    """The student's functions as attributes; a missing one fails the check that uses it."""
+    profile: str = "smoke"
+    handin_profile: str = "full"
+    seed: int = 0
+    limits: sandbox.Limits = field(default_factory=sandbox.Limits)
+    check_timeout_s: float = 20.0
+    run_budget_s: float | None = None
+    stages: tuple[str, ...] = STAGES
+    references: dict = field(default_factory=dict)
 
-    def __init__(self, module, names: tuple[str, ...]):
-        self._module = module
-        self._names = names
-
-    def __getattr__(self, name: str):
-        fn = getattr(self._module, name, None)
-        if fn is None:
-            raise CheckFailed(f"your module does not define {name}()", "missing")
-        if not callable(fn):
-            raise CheckFailed(f"{name} is a {type(fn).__name__}, not a function", "wrong_type")
-        return fn
-
-
-def _defined_check(task, name: str) -> HiddenCheck:
-    ref_params = list(inspect.signature(getattr(task.module("reference"), name)).parameters)
-
-    def check(f, ref):
-        fn = getattr(f, name)
-        try:
-            params = list(inspect.signature(fn).parameters)
-        except (TypeError, ValueError):
-            return None
-        missing = [p for p in ref_params if p not in params]
-        if missing and not any(inspect.Parameter.VAR_POSITIONAL == p.kind for p in inspect.signature(fn).parameters.values()):
-            raise CheckFailed(f"{name}() has parameters {params}, the handout's are {ref_params}", "wrong_type")
-
-    return HiddenCheck(f"{name}_defined", 0.0, (name,),
-                       {"en": f"{name}() is defined with the handout's parameters.",
-                        "fa": f"تابع {name}() با پارامترهای فایل تمرین تعریف شده است."},
-                       {"en": f"Keep the signature of {name}() from the handout.",
-                        "fa": f"امضای تابع {name}() را همان‌طور که در فایل تمرین آمده نگه دارید."}, check)
-
-
-def hidden_module(task):
-    """The question's ``hidden`` module, or None when it declares no hidden checks."""
-    try:
-        return task.module("hidden")
-    except ModuleNotFoundError as e:
-        if e.name != f"{task.package}.hidden":
-            raise
-        return None
-
-
-def load_checks(task) -> list[HiddenCheck]:
-    """The generic ``*_defined`` checks plus the question's declared hidden checks, in order."""
-    return [_defined_check(task, n) for n in task.student_functions] + hidden.collect(hidden_module(task))
+    def __post_init__(self):
+        check_profile(self.profile)
+        check_profile(self.handin_profile)
 
 
 @dataclass
 class TaskGrade:
+    """One question of one student: how it was handed in, its checks, and what it is worth."""
+
     task: str
-    mode: str  # code | results | missing
+    mode: str  # code | results | missing | error
     profile: str
     checks: list[GradedCheck]
     notes: list[str] = field(default_factory=list)
+    max_points: float = 0.0
+    review: bool = False
 
     @property
     def earned(self) -> float:
-        return round(sum(c.earned for c in self.checks), 4)
+        return round(min(sum(c.earned for c in self.checks), self.max_points), 4)
 
     @property
     def total(self) -> float:
-        return sum(c.points for c in self.checks)
+        return self.max_points
 
 
 @dataclass
@@ -114,6 +91,8 @@ class SubmissionGrade:
     tasks: list[TaskGrade]
     elapsed_s: float = 0.0
     error: str | None = None
+    skipped: dict[str, str] = field(default_factory=dict)
+    protections: dict = field(default_factory=dict)
 
     @property
     def earned(self) -> float:
@@ -123,277 +102,215 @@ class SubmissionGrade:
     def total(self) -> float:
         return sum(t.total for t in self.tasks)
 
+    @property
+    def review(self) -> bool:
+        return any(t.review for t in self.tasks)
+
     def to_dict(self) -> dict[str, Any]:
         return {"student": self.student, "path": self.path, "earned": self.earned, "total": self.total,
-                "elapsed_s": self.elapsed_s, "error": self.error,
+                "elapsed_s": self.elapsed_s, "error": self.error, "review": self.review, "skipped": self.skipped,
+                "protections": self.protections,
                 "tasks": [{"task": t.task, "mode": t.mode, "profile": t.profile, "earned": t.earned, "total": t.total,
-                           "notes": t.notes, "checks": [c.to_dict() for c in t.checks]} for t in self.tasks]}
+                           "review": t.review, "notes": t.notes, "checks": [c.to_dict() for c in t.checks]}
+                          for t in self.tasks]}
 
 
 # ---------------------------------------------------------------- what a folder holds
 
-def code_file(sub: Path, task) -> Path | None:
-    p = Path(sub) / f"{task.slug}.py"
-    return p if p.is_file() else None
+def code_name(q) -> str:
+    return f"{q.slug}.py"
 
 
-def results_file(sub: Path, task) -> Path | None:
-    for name in (f"{task.slug}.results.json", f"{task.id}.results.json"):
-        p = Path(sub) / name
-        if p.is_file():
-            return p
-    return None
+def results_names(q) -> tuple[str, ...]:
+    return (f"{q.slug}.results.json", f"{q.id}.results.json")
 
 
-def submitted_tasks(sub: Path) -> list:
+def submitted(staged: Staged, questions) -> list:
+    return [q for q in questions if code_name(q) in staged.files or any(n in staged.files for n in results_names(q))]
+
+
+def submitted_tasks(folder: Path) -> list:
+    """The questions a folder holds code or results for."""
     from dlgrade.questions import all_questions
 
-    return [t for t in all_questions() if code_file(sub, t) or results_file(sub, t)]
-
-
-# ---------------------------------------------------------------- verdict helpers
-
-CAUSE_TO_VERDICT = {"timeout": "timeout", "memory": "memory", "cpu": "cpu", "signal": "crash", "exit": "crash"}
-
-
-def _unit_verdict(task, check, verdict: str, detail: str, fraction: float = 0.0) -> GradedCheck:
-    earned = round(check.points * fraction, 4)
-    return GradedCheck(id=check.id, question=task.id, stage="unit", kind="hidden", passed=verdict == "passed",
-                       points=check.points, earned=earned, verdict=verdict, detail=detail, message=check.message, fix=check.fix)
-
-
-# ---------------------------------------------------------------- stage (a): hidden unit checks
-
-def _read_events(path: Path) -> list[dict]:
-    if not path.is_file():
-        return []
-    events = []
-    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
-        try:
-            events.append(json.loads(line))
-        except json.JSONDecodeError:
-            pass  # a line cut short by a kill
-    return events
-
-
-def _stage_student(work: Path, sub: Path, module: Path) -> Path:
-    """Copy the submission's Python files into the sandbox (the child never sees the original folder)."""
-    dest = work / "student"
-    dest.mkdir()
-    for f in Path(sub).glob("*.py"):
-        shutil.copy2(f, dest / f.name)
-    return dest / module.name
-
-
-def run_unit_checks(task, sub: Path, module: Path, limits: sandbox.Limits) -> list[Verdict]:
-    checks = load_checks(task)
-    by_id = {c.id: c for c in checks}
-    remaining = [c.id for c in checks]
-    verdicts: dict[str, Verdict] = {}
-    attempt = 0
-    while remaining:
-        attempt += 1
-        with sandbox.Workdir() as wd:
-            work = wd.path
-            student = _stage_student(work, sub, module)
-            outbox = sandbox.prepare_outbox(work, "outbox")
-            events_path = outbox / "events.jsonl"
-            job = sandbox.write_job(work, {"kind": "checks", "task": task.id,
-                                           "module": str(student), "checks": remaining, "events": str(events_path)})
-            t0 = time.monotonic()
-            proc = sandbox.start(["-m", "dlgrade.autograde.child", str(job)], work, limits)
-            state = {"deadline": t0 + limits.startup_s, "seen": 0}
-
-            def poll():
-                events = _read_events(events_path)
-                for ev in events[state["seen"]:]:
-                    if ev.get("event") == "start":
-                        c = by_id[ev["id"]]
-                        state["deadline"] = time.monotonic() + (c.timeout_s or limits.wall_s)
-                state["seen"] = len(events)
-
-            reason = sandbox.watch(proc, limits, lambda: state["deadline"], poll)
-            end = sandbox.classify(proc, work, reason, sandbox.Limits(**{**asdict(limits), "wall_s": _current_wall(by_id, events_path, limits)}),
-                                   time.monotonic() - t0)
-            events = _read_events(events_path)
-        running = None
-        for ev in events:
-            kind = ev.get("event")
-            if kind == "import_error":
-                for cid in remaining:
-                    verdicts[cid] = _unit_verdict(task, by_id[cid], ev["verdict"], ev["detail"])
-                remaining = []
-                break
-            if kind == "start":
-                running = ev["id"]
-            elif kind == "result":
-                verdicts[ev["id"]] = _unit_verdict(task, by_id[ev["id"]], ev["verdict"], ev["detail"], ev.get("fraction", 0.0))
-                running = None
-        remaining = [cid for cid in remaining if cid not in verdicts]
-        if not remaining:
-            break
-        if end.cause == "ok" and running is None:
-            for cid in remaining:  # the child finished without reporting these: never expected
-                verdicts[cid] = _unit_verdict(task, by_id[cid], "error", "no result was reported")
-            break
-        verdict = CAUSE_TO_VERDICT.get(end.cause, "crash")
-        if "sys.exit" in end.detail:
-            verdict = "sys_exit"
-        if running is None:  # died before the first check started: importing the module is at fault
-            detail = "while importing your module: " + end.detail
-            for cid in remaining:
-                verdicts[cid] = _unit_verdict(task, by_id[cid], verdict, detail)
-            break
-        verdicts[running] = _unit_verdict(task, by_id[running], verdict, end.detail)
-        # Checks of the same functions would hit the same wall: give them the verdict without re-running.
-        shared = set(by_id[running].functions)
-        for cid in remaining:
-            if cid != running and shared & set(by_id[cid].functions) and by_id[cid].functions:
-                verdicts[cid] = _unit_verdict(task, by_id[cid], verdict,
-                                              f"not run: {', '.join(sorted(shared & set(by_id[cid].functions)))}() already ended "
-                                              f"this way in check {running} ({end.detail})")
-        remaining = [cid for cid in remaining if cid not in verdicts]
-    return [verdicts[c.id] for c in checks]
-
-
-def _current_wall(by_id, events_path: Path, limits: sandbox.Limits) -> float:
-    events = [e for e in _read_events(events_path) if e.get("event") == "start"]
-    if not events:
-        return limits.startup_s
-    return by_id[events[-1]["id"]].timeout_s or limits.wall_s
-
-
-# ---------------------------------------------------------------- stage (b)+(c): run the task, grade it
-
-def _rubric_verdicts(task, result, profile: str) -> list[GradedCheck]:
-    rubric = load_rubric(task.rubric_path)
-    return grade_result(result, rubric, profile).checks + integrity_checks(result, rubric, profile)
-
-
-def _failed_rubric(task, profile: str, verdict: str, detail: str) -> list[GradedCheck]:
-    rubric = load_rubric(task.rubric_path)
-    return [GradedCheck(id=c.id, question=task.id, stage="rubric", kind=c.kind, passed=False, points=c.points, earned=0.0,
-                        verdict=verdict, detail=detail, message=c.message, fix=c.fix, step=c.step)
-            for c in rubric.checks if profile in c.profiles]
-
-
-def run_with_student(task, sub: Path, module: Path, profile: str, seed: int, limits: sandbox.Limits) -> tuple[list[GradedCheck], list[str]]:
-    from dlgrade import results as results_mod
-    from dlgrade.errors import ResultsError
-
-    notes = []
-    wall = limits.run_wall_s or RUN_WALL_S[profile]
-    run_limits = sandbox.Limits(**{**asdict(limits), "wall_s": wall, "cpu_s": int(max(limits.cpu_s, 2 * wall))})
-    with sandbox.Workdir() as wd:
-        work = wd.path
-        student = _stage_student(work, sub, module)
-        outbox = sandbox.prepare_outbox(work, "outbox")
-        events_path = outbox / "events.jsonl"
-        job = sandbox.write_job(work, {"kind": "run", "task": task.id, "module": str(student),
-                                       "profile": profile, "seed": seed, "outbox": str(outbox), "events": str(events_path)})
-        t0 = time.monotonic()
-        proc = sandbox.start(["-m", "dlgrade.autograde.child", str(job)], work, run_limits)
-        reason = sandbox.watch(proc, run_limits, lambda: t0 + run_limits.wall_s)
-        end = sandbox.classify(proc, work, reason, run_limits, time.monotonic() - t0)
-        events = _read_events(events_path)
-        done = next((e for e in events if e.get("event") == "run_done"), None)
-        failed = next((e for e in events if e.get("event") == "run_error"), None)
-        notes.append(f"task run ({profile}, seed {seed}): {time.monotonic() - t0:.1f} s")
-        if done:
-            try:
-                result = results_mod.load(outbox / "run")
-            except ResultsError as e:
-                return _failed_rubric(task, profile, "run_failed", f"the run's results.json is invalid: {e}"), notes
-            return _rubric_verdicts(task, result, profile), notes
-        if failed:
-            return _failed_rubric(task, profile, "run_failed", failed["detail"]), notes
-        verdict = CAUSE_TO_VERDICT.get(end.cause, "crash")
-        return _failed_rubric(task, profile, "run_failed", f"the task run with your functions was stopped: {end.detail}"), notes
+    return submitted(stage(folder), all_questions())
 
 
 # ---------------------------------------------------------------- results hand-ins
 
-def grade_results_file(task, path: Path, profile: str) -> list[GradedCheck]:
+VALID_MESSAGE = {"en": "results.json follows the published schema and is for this question.",
+                 "fa": "فایل results.json با شمای منتشرشده سازگار است و مربوط به همین پرسش است."}
+VALID_FIX = {"en": "Fix the field named in the error; see dlgrade/schema/results.schema.json.",
+             "fa": "فیلدی را که در پیام خطا آمده درست کنید؛ شمای آن در dlgrade/schema/results.schema.json است."}
+PROFILE_MESSAGE = {"en": "The hand-in was run at the profile this assignment is graded at.",
+                   "fa": "فایل تحویلی با همان پروفایلی اجرا شده است که این تمرین با آن نمره می‌گیرد."}
+
+
+def _info(q, check_id: str, ok: bool, verdict: str, detail: str, message: dict, fix: dict | None = None,
+          detail_fa: str = "") -> GradedCheck:
+    return GradedCheck(id=check_id, question=q.id, stage="results", kind="schema", passed=ok, points=0.0, earned=0.0,
+                       verdict=verdict, detail=clean(detail), message=message, fix=fix or {}, detail_fa=detail_fa)
+
+
+def parse_handin(data: bytes, name: str):
+    """A results hand-in as a TaskResult, or ResultsError saying what is wrong (strict JSON: size and depth caps,
+    no NaN/Infinity, no duplicate keys; then the published schema)."""
     from dlgrade import results as results_mod
+    from dlgrade.autograde.protocol import ProtocolError, loads_json_strict
     from dlgrade.errors import ResultsError
 
-    valid_msg = {"en": "results.json follows the published schema and is for this question.",
-                 "fa": "فایل results.json با شمای منتشرشده سازگار است و مربوط به همین پرسش است."}
-    valid_fix = {"en": "Fix the field named in the error; see dlgrade/schema/results.schema.json.",
-                 "fa": "فیلدی را که در پیام خطا آمده درست کنید؛ شما در dlgrade/schema/results.schema.json است."}
     try:
-        result = results_mod.load(path)
-        if result.task != task.id:
-            raise ResultsError(f"{path.name}: field task: is {result.task!r}, expected {task.id!r}")
+        raw = loads_json_strict(data, max_bytes=HANDIN_BYTES, max_depth=HANDIN_DEPTH)
+    except ProtocolError as e:
+        raise ResultsError(f"{name}: {e}") from None
+    results_mod.validate(raw, name)
+    return results_mod.TaskResult.from_dict(raw)
+
+
+def grade_handin(q, data: bytes, name: str, profile: str) -> tuple[list[GradedCheck], list[str]]:
+    """Grade a results hand-in with the question's rubric at ``profile`` (never the profile the file claims)."""
+    from dlgrade.errors import ResultsError
+
+    rubric = load_rubric(q.rubric_path)
+    notes = []
+    try:
+        result = parse_handin(data, name)
+        if result.task != q.id:
+            raise ResultsError(f"{name}: field task: is {result.task!r}, expected {q.id!r}")
     except ResultsError as e:
-        detail = str(e).replace(str(path.parent) + "/", "")
-        return [_validity(task, False, detail, valid_msg, valid_fix)] + \
-            _failed_rubric(task, profile, "invalid_results", "results.json is invalid: " + detail)
-    return [_validity(task, True, "valid", valid_msg, valid_fix)] + _rubric_verdicts(task, result, profile)
+        detail = clean(e, 600)
+        failed = [GradedCheck(id=c.id, question=q.id, stage="rubric", kind=c.kind, passed=False, points=c.points,
+                              earned=0.0, verdict="invalid_results", detail="results.json is invalid: " + detail,
+                              message=c.message, fix=c.fix, step=c.step,
+                              detail_fa="فایل results.json نامعتبر است: " + detail)
+                  for c in rubric.checks if profile in c.profiles]
+        return [_info(q, "results_valid", False, "invalid_results", detail, VALID_MESSAGE, VALID_FIX)] + failed, notes
+    claimed = result.provenance.get("profile")
+    checks = [_info(q, "results_valid", True, "passed", "valid", VALID_MESSAGE, VALID_FIX)]
+    if claimed != profile:
+        checks.append(_info(q, "results_profile", False, "profile_mismatch",
+                            f"the file says it was run at the {claimed!r} profile; this assignment grades hand-ins at "
+                            f"{profile!r}, so its numbers are compared with the {profile!r} ranges",
+                            PROFILE_MESSAGE, {"en": f"Run the question at --profile {profile} and hand in that results.json.",
+                                              "fa": f"پرسش را با --profile {profile} اجرا کنید و همان results.json را تحویل دهید."},
+                            f"فایل می‌گوید با پروفایل {claimed!r} اجرا شده؛ این تمرین با {profile!r} نمره می‌گیرد"))
+        notes.append(f"{name} was run at profile {claimed!r}; graded at {profile!r}")
+    else:
+        checks.append(_info(q, "results_profile", True, "passed", f"profile {profile}", PROFILE_MESSAGE))
+    graded = grade_result(result, rubric, profile).checks
+    integrity = [replace(c, points=0.0, earned=0.0) for c in integrity_checks(result, rubric, profile)]
+    return checks + graded + integrity, notes
 
 
-def _validity(task, ok: bool, detail: str, message: dict, fix: dict) -> GradedCheck:
-    return GradedCheck(id="results_valid", question=task.id, stage="results", kind="schema", passed=ok, points=0.0,
-                       earned=0.0, verdict="passed" if ok else "invalid_results", detail=detail, message=message, fix=fix)
+# ---------------------------------------------------------------- one question
+
+def declared_checks(q, mode: str, options: Options) -> list[GradedCheck]:
+    """Every check the question declares for ``mode``, each failed with verdict ``internal`` (fail closed)."""
+    out = []
+    if mode == "code":
+        if "unit" in options.stages:
+            for check, rec in defined_checks(q, {}):
+                out.append(replace(rec, passed=False, earned=0.0, verdict="internal"))
+            from dlgrade.autograde.code_grading import _check_record, hidden_module
+
+            out += [_check_record(q, c, "internal", 0, "") for c in collect(hidden_module(q))]
+        if "run" in options.stages:
+            from dlgrade.autograde.code_grading import _rubric_failed
+
+            out += _rubric_failed(q, options.profile, "internal", "")
+    else:
+        rubric = load_rubric(q.rubric_path)
+        out += [GradedCheck(id=c.id, question=q.id, stage="rubric", kind=c.kind, passed=False, points=c.points,
+                            earned=0.0, verdict="internal", detail="", message=c.message, fix=c.fix, step=c.step)
+                for c in rubric.checks if options.handin_profile in c.profiles]
+    return out
 
 
-# ---------------------------------------------------------------- one task, one submission
-
-def grade_task(task, sub: Path, profile: str = "smoke", seed: int = 0, limits: sandbox.Limits | None = None,
-               stages: Sequence[str] = STAGES) -> TaskGrade:
-    limits = limits or sandbox.Limits()
-    sub = Path(sub)
-    code, res = code_file(sub, task), results_file(sub, task)
-    if code:
-        checks, notes = [], []
-        if "unit" in stages:
-            checks += run_unit_checks(task, sub, code, limits)
-        fatal = next((c for c in checks if c.verdict in ("timeout", "memory", "cpu")), None)
-        if "run" in stages and fatal:
-            checks += _failed_rubric(task, profile, "run_failed",
-                                     f"the task run was skipped: unit check {fatal.id} already hit a limit ({fatal.detail})")
-            notes.append(f"task run skipped after {fatal.id}: {fatal.verdict}")
-        elif "run" in stages:
-            run_checks, notes = run_with_student(task, sub, code, profile, seed, limits)
-            checks += run_checks
-        if res:
-            notes.append(f"{res.name} was ignored: the code was graded")
-        return TaskGrade(task.id, "code", profile, checks, notes)
-    if res:
-        return TaskGrade(task.id, "results", profile, grade_results_file(task, res, profile))
-    checks = [_unit_verdict(task, c, "not_submitted", "nothing submitted") for c in load_checks(task)] if "unit" in stages else []
-    checks += _failed_rubric(task, profile, "not_submitted", "nothing submitted") if "run" in stages else []
-    return TaskGrade(task.id, "missing", profile, checks)
+def question_max(q, mode: str, options: Options) -> float:
+    if mode == "results":
+        return load_rubric(q.rubric_path).total_points(options.handin_profile)
+    return max_points(q, options.profile, options.stages)
 
 
-def grade_submission(sub: Path, tasks: Sequence | None = None, profile: str = "smoke", seed: int = 0,
-                     limits: sandbox.Limits | None = None, stages: Sequence[str] = STAGES, student: str | None = None) -> SubmissionGrade:
+def grade_question(q, staged: Staged, options: Options, log: Callable[[str], None] = lambda s: None) -> TaskGrade:
+    """Grade one question of a staged submission. Never raises: a grader failure fails closed."""
+    code = code_name(q) if code_name(q) in staged.files else None
+    handin = next((n for n in results_names(q) if n in staged.files), None)
+    mode = "code" if code else ("results" if handin else "missing")
+    maximum = question_max(q, "results" if mode == "results" else "code", options)
+    try:
+        if mode == "code":
+            budget = options.run_budget_s or RUN_BUDGET_S[options.profile]
+            job = CodeJob(q, {k: v for k, v in staged.files.items() if k.endswith(".py")}, code, options.profile,
+                          options.seed, options.limits, options.check_timeout_s, budget, tuple(options.stages),
+                          options.references.get(q.id))
+            g = grade_code(job, log=log)
+            notes = g.notes + ([f"{handin} was ignored: the code was graded"] if handin else [])
+            return _checked(TaskGrade(q.id, "code", options.profile, g.checks, notes, maximum, g.review), q, options)
+        if mode == "results":
+            checks, notes = grade_handin(q, staged.files[handin], handin, options.handin_profile)
+            return _checked(TaskGrade(q.id, "results", options.handin_profile, checks, notes, maximum), q, options)
+        checks = [replace(c, verdict="not_submitted", detail="nothing submitted", detail_fa="چیزی تحویل داده نشده")
+                  for c in declared_checks(q, "code", options)]
+        return TaskGrade(q.id, "missing", options.profile, checks, [], maximum)
+    except Exception as e:  # noqa: BLE001 - fail closed: 0 points, flagged, full denominator
+        tb = traceback.format_exc(limit=6)
+        log(f"{q.id}: internal grading error: {type(e).__name__}: {e}\n{tb}")
+        detail = f"the grader failed on this question ({type(e).__name__}: {clean(e, 300)}); flagged for the instructor's review"
+        checks = [replace(c, detail=detail, detail_fa="نمره‌دهنده روی این پرسش با خطا روبه‌رو شد؛ برای بازبینی مدرس علامت خورد",
+                          review=True) for c in declared_checks(q, "results" if mode == "results" else "code", options)]
+        return TaskGrade(q.id, mode, options.profile, checks, [detail], maximum, review=True)
+
+
+def _checked(tg: TaskGrade, q, options: Options) -> TaskGrade:
+    """Every declared check is there once; an unknown id is dropped and a missing one failed closed."""
+    declared = {c.id: c for c in declared_checks(q, tg.mode, options)}
+    seen, kept = set(), []
+    for c in tg.checks:
+        if c.id in seen or (c.points > 0 and c.id not in declared):
+            tg.notes.append(f"dropped unexpected check {clean(c.id, 60)}")
+            continue
+        seen.add(c.id)
+        kept.append(replace(c, earned=min(max(c.earned, 0.0), c.points)))
+    for cid, c in declared.items():
+        if cid not in seen and c.points > 0:
+            kept.append(replace(c, detail="this check produced no verdict; flagged for the instructor's review", review=True))
+            tg.review = True
+    tg.checks = kept
+    return tg
+
+
+# ---------------------------------------------------------------- one submission
+
+def grade_submission(sub: Path, tasks: Sequence | None = None, options: Options | None = None,
+                     student: str | None = None, log: Callable[[str], None] = lambda s: None) -> SubmissionGrade:
     """Grade the folder ``sub`` for ``tasks`` (default: every question it holds). Never raises."""
+    options = options or Options()
     sub = Path(sub)
     t0 = time.monotonic()
     name = student or sub.name
+    staged = stage(sub)
     try:
-        tasks = list(tasks) if tasks is not None else submitted_tasks(sub)
+        from dlgrade.questions import all_questions
+
+        tasks = list(tasks) if tasks is not None else submitted(staged, all_questions())
     except Exception as e:  # noqa: BLE001
-        return SubmissionGrade(name, str(sub), [], 0.0, f"could not list the questions: {e}")
-    graded, error = [], None
-    for task in tasks:
-        try:
-            graded.append(grade_task(task, sub, profile, seed, limits, stages))
-        except Exception as e:  # noqa: BLE001 - a grader bug on one task must not lose the others
-            error = f"{task.id}: internal grading error: {type(e).__name__}: {e}"
-            graded.append(TaskGrade(task.id, "code", profile, [], [error, traceback.format_exc()[-1500:]]))
-    if not tasks:
-        error = "no question found: expected files like hw6_q1.py or hw6_q1.results.json"
-    return SubmissionGrade(name, str(sub), graded, round(time.monotonic() - t0, 2), error)
+        return SubmissionGrade(name, str(sub), [], 0.0, f"could not list the questions: {clean(e, 300)}", staged.skipped)
+    graded = [grade_question(q, staged, options, log) for q in tasks]
+    error = None if tasks else "no question found: expected files like hw6_q1.py or hw6_q1.results.json"
+    return SubmissionGrade(name, str(sub), graded, round(time.monotonic() - t0, 2), error, staged.skipped,
+                           sandbox.protections().to_dict())
 
 
 def format_submission(g: SubmissionGrade) -> str:
-    """Plain-text verdict table for the terminal."""
-    lines = [f"student {g.student}: {g.earned:g}/{g.total:g} points" + (f"  [{g.error}]" if g.error else "")]
+    """Plain-text verdict table for the terminal (every string cleaned of control characters)."""
+    head = f"student {clean(g.student, 80)}: {g.earned:g}/{g.total:g} points" + (f"  [{clean(g.error, 200)}]" if g.error else "")
+    rows = [("", "stage", "check", "points", "verdict", "detail")]
     for t in g.tasks:
-        lines.append(f"  {t.task} ({t.mode}, {t.profile}): {t.earned:g}/{t.total:g}" + ("".join(f"; {n}" for n in t.notes[:1])))
+        rows.append((f"{t.task} ({t.mode}, {t.profile})", "", "", f"{t.earned:g}/{t.total:g}", "review" if t.review else "",
+                     clean("; ".join(t.notes[:1]), 110)))
         for c in t.checks:
-            lines.append(f"    {'PASS' if c.passed else ('PART' if c.earned > 0 else 'FAIL')} {c.stage:9s} {c.id:28s} "
-                         f"{c.earned:g}/{c.points:g}  {c.verdict:15s} {c.detail[:110]}")
-    return "\n".join(lines)
+            state = "PASS" if c.passed else ("PART" if c.earned > 0 else "FAIL")
+            rows.append((f"  {state}", c.stage, c.id, f"{c.earned:g}/{c.points:g}", c.verdict, clean(c.detail, 110)))
+    skipped = [f"skipped {clean(k, 60)}: {v}" for k, v in g.skipped.items()]
+    return head + "\n" + text_table(rows, skipped)

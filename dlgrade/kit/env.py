@@ -20,7 +20,7 @@ SANDBOX_SAFE = True
 # they import nothing of the trusted side and reveal no reference solution.
 SANDBOX_RUNTIME = ("dlgrade.errors", "dlgrade.progress", "dlgrade.profiles", "dlgrade.text", "dlgrade.kit.config",
                    "dlgrade.kit.seeds", "dlgrade.kit.env", "dlgrade.kit.harness", "dlgrade.kit.keras_fit",
-                   "dlgrade.kit.tuning")
+                   "dlgrade.kit.tuning", "dlgrade.kit.probes")
 QUESTION_SANDBOX_MODULES = ("spec", "train", "probes")
 
 

@@ -70,10 +70,37 @@ def resolve(target: str) -> Any:
     return obj
 
 
+def step_seed(run_seed: int, step: str) -> int:
+    """The seed a training step starts from: the run seed and the step's name (stable across processes)."""
+    import zlib
+
+    return int(run_seed) * 1000 + zlib.crc32(step.encode()) % 1000
+
+
+def seed_everything(seed: int) -> None:
+    """Python's, NumPy's and Keras' global random state from ``seed``."""
+    import random
+
+    import numpy as np
+
+    random.seed(seed)
+    np.random.seed(seed % (2**32))
+    try:
+        import keras
+
+        keras.utils.set_random_seed(seed)
+    except ImportError:
+        pass
+
+
 def run_step(fns: Any, *, target: str, config_class: str, config: Mapping[str, Any], seed: int,
              seed_offsets: Mapping[str, int], inputs: Mapping[str, Any], work_dir: str | None = None,
-             progress: Any = None, label: str = "") -> dict:
+             progress: Any = None, label: str = "", step: str = "") -> dict:
     """Call the step function ``target`` as ``fn(env, **inputs)`` with ``env.fns = fns``.
+
+    The global random state is first set from the run seed and the step's name, so a step draws the same
+    numbers wherever it runs: in an instructor's process after other steps, or in a fresh sandbox after the
+    student's module was imported.
 
     Args:
         fns: the module whose functions are the ones a student writes.
@@ -83,6 +110,7 @@ def run_step(fns: Any, *, target: str, config_class: str, config: Mapping[str, A
         inputs: the step's inputs (arrays and plain values).
         work_dir: a scratch folder (default: the current directory).
         progress: a progress reporter; default: plain lines on standard error.
+        step: the step's name (its seed is derived from it; default: the function's name).
     Returns:
         The step's outputs (checked to be plain data).
     """
@@ -98,6 +126,7 @@ def run_step(fns: Any, *, target: str, config_class: str, config: Mapping[str, A
     wd = Path(work_dir or os.getcwd())
     wd.mkdir(parents=True, exist_ok=True)
     env = Env(fns=fns, config=cfg, seeds=Seeds(seed, seed_offsets), progress=progress, work_dir=wd)
+    seed_everything(step_seed(seed, step or fn.__name__))
     out = fn(env, **dict(inputs))
     if out is None:
         out = {}

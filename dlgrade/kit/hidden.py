@@ -113,13 +113,38 @@ def _kind(value: Any) -> str:
     return f"a {t}" if t else f"{type(value).__name__}"
 
 
-def build_from_hp(f):
-    """Call the student's ``build_model`` on fresh keras-tuner HyperParameters; returns ``(hp, model)``."""
-    import keras
-    import keras_tuner as kt
+HYPERMODEL = "dlgrade.kit.probes:hypermodel_facts"
 
-    hp = kt.HyperParameters()
-    model = f.build_model(hp)
-    if not isinstance(model, keras.Model):
-        raise CheckFailed(f"build_model returned {type(model).__name__}, expected a compiled keras.Model", "wrong_type")
-    return hp, model
+
+def hypermodel(f, input_shape) -> dict:
+    """Facts about what the student's ``build_model(hp)`` builds (see :func:`dlgrade.kit.probes.hypermodel_facts`),
+    or CheckFailed when it is not a Keras model."""
+    facts = f.probe(HYPERMODEL, input_shape=tuple(input_shape))
+    if not isinstance(facts, dict) or not facts.get("is_model"):
+        kind = facts.get("type") if isinstance(facts, dict) else type(facts).__name__
+        raise CheckFailed(f"build_model returned {kind}, expected a compiled keras.Model", "wrong_type")
+    return facts
+
+
+def space_of(facts: dict) -> dict[str, dict]:
+    """The declared search space by hyper-parameter name."""
+    return {str(p.get("name")): p for p in facts.get("space", []) if isinstance(p, dict)}
+
+
+class LocalFunctions:
+    """``f`` for running a hidden check in this process on a trusted module (the reference, in tests)."""
+
+    def __init__(self, module):
+        self._module = module
+
+    def __getattr__(self, name: str):
+        fn = getattr(self._module, name, None)
+        if fn is None:
+            raise CheckFailed(f"your module does not define {name}()", "missing")
+        return fn
+
+    def probe(self, target: str, **kwargs):
+        import importlib
+
+        module, _, name = target.partition(":")
+        return getattr(importlib.import_module(module), name)(self._module, **kwargs)

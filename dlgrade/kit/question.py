@@ -50,6 +50,18 @@ class Step:
 
 
 @dataclass(frozen=True)
+class Witness:
+    """A held-out measure of what a training step produced, scored on the trusted side from data the step
+    never saw the labels of. When a student's code is graded, the numbers the step itself reports (histories,
+    tuner scores) are credited only when this metric is no more than ``below`` under the reference run's
+    (same profile and seed): patching ``fit`` or faking a history gains nothing.
+    """
+
+    metric: str
+    below: float
+
+
+@dataclass(frozen=True)
 class TrainStep:
     """A training harness step: ``fn(env, **inputs) -> dict`` of plain data, runnable in a sandbox.
 
@@ -58,12 +70,14 @@ class TrainStep:
         fn: a function of the question's ``train`` module.
         inputs: ``"step.key"`` outputs passed as keyword ``key`` (never a held-out output).
         uses: the student functions it calls (through ``env.fns``).
+        witness: the held-out measure that vouches for the numbers it reports (see :class:`Witness`).
     """
 
     name: str
     fn: Callable
     inputs: tuple[str, ...] = ()
     uses: tuple[str, ...] = ()
+    witness: Witness | None = None
 
     sandboxed = True
 
@@ -147,6 +161,19 @@ class Question:
     def config(self, profile: str) -> Config:
         check_profile(profile)
         return self.configs[profile]
+
+    def chain(self, name: str) -> list:
+        """The step ``name`` and every step it depends on, directly or not (in run order)."""
+        wanted, out = {name}, []
+        for s in reversed(self.steps):
+            if s.name in wanted:
+                out.append(s)
+                wanted |= set(s.needs)
+        return out[::-1]
+
+    def uses_of(self, name: str) -> set[str]:
+        """The student functions the step ``name`` depends on, through the steps it needs."""
+        return {u for s in self.chain(name) for u in s.uses}
 
     def step(self, name: str):
         for s in self.steps:

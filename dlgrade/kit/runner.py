@@ -64,6 +64,7 @@ def in_process(question: Question, ctx: Context, fns: Any = None) -> TrainRunner
         work = ctx.run_dir / "steps" / (ctx.fingerprint[:16] or "run") / step.name  # resumable state of this run only
         return harness.run_step(fns, target=step.target, config_class=config_class, config=ctx.config.to_dict(),
                                 seed=ctx.seed, seed_offsets=question.seed_offsets, inputs=inputs, work_dir=str(work),
+                                step=step.name,
                                 progress=ctx.progress.child(f"{question.id} {step.name}") if hasattr(ctx.progress, "child") else ctx.progress)
 
     return run

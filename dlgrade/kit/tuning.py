@@ -61,3 +61,27 @@ def finished_trials(tuner) -> list:
         raise RuntimeError(f"keras-tuner finished {len(trials)} trial(s) and none produced a score; "
                            f"see the trial logs in {tuner.project_dir}")
     return trials
+
+
+def find_int(space: list[dict], low, high, step) -> str | None:
+    """The name of an integer hyper-parameter of ``space`` (configs, as keras-tuner gives them) ranging over
+    ``low..high`` in steps of ``step``, whatever it is called; None when there is none."""
+    for p in space:
+        if p.get("class_name") == "Int" and (p.get("min_value"), p.get("max_value"), p.get("step") or 1) == (low, high, step):
+            return str(p.get("name"))
+    return None
+
+
+def find_choice(space: list[dict], values) -> str | None:
+    """The name of a choice hyper-parameter of ``space`` among exactly ``values`` (any order), whatever it is called."""
+    want = sorted(map(str, values))
+    for p in space:
+        if p.get("class_name") == "Choice" and sorted(map(str, p.get("values", []))) == want:
+            return str(p.get("name"))
+    return None
+
+
+def space_configs(hp) -> list[dict]:
+    """A HyperParameters' declared space as plain configs (with the class name), for the trusted side."""
+    return [{**{k: v for k, v in p.get_config().items() if k != "conditions"}, "class_name": type(p).__name__}
+            for p in hp.space]

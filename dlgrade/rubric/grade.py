@@ -34,6 +34,9 @@ class GradedCheck:
         message, fix: what the check tests and what to do when it fails, ``{"en": ..., "fa": ...}``.
         value, expected: the value checked and what was expected, for tables.
         step: the step of the question's run the check reads.
+        detail_fa: ``detail`` in Persian (empty: only the English one exists, e.g. a rubric range sentence).
+        hint: a hint in both languages (e.g. a Keras 2 -> 3 change), shown beside the detail.
+        review: the grader itself failed here; the check scores 0 and the instructor should look.
     """
 
     id: str
@@ -50,6 +53,9 @@ class GradedCheck:
     value: Any = None
     expected: str = ""
     step: str | None = None
+    detail_fa: str = ""
+    hint: dict[str, str] = field(default_factory=dict)
+    review: bool = False
 
     @property
     def key(self) -> str:
@@ -89,7 +95,7 @@ def _is_number(v: Any) -> bool:
 
 
 def fmt_range(low: float, high: float) -> str:
-    return f"[{low:g}, {high:g}]"
+    return f"[{low:.4g}, {high:.4g}]"
 
 
 def _call_property(check: Check, result: TaskResult, profile: str):
@@ -100,8 +106,14 @@ def _call_property(check: Check, result: TaskResult, profile: str):
     return fn(result, **kwargs)
 
 
-def evaluate_check(check: Check, result: TaskResult, profile: str, stage: str = "rubric") -> GradedCheck:
-    """Grade one check on ``result`` with the ranges of ``profile`` (never the profile the results claim)."""
+def evaluate_check(check: Check, result: TaskResult, profile: str, stage: str = "rubric",
+                   reference: TaskResult | None = None) -> GradedCheck:
+    """Grade one check on ``result`` with the ranges of ``profile`` (never the profile the results claim).
+
+    With ``reference`` (the reference run at the same profile and seed, when a student's code is graded), a
+    range check that declares ``reference: {below, above}`` is graded against the reference's value instead:
+    the student's value must lie in ``[ref - below, ref + above]``.
+    """
 
     def done(passed: bool, value: Any, expected: str, detail: str, verdict: str | None = None) -> GradedCheck:
         return GradedCheck(check.id, result.task, stage, check.kind, passed, check.points, check.points if passed else 0.0,
@@ -121,10 +133,16 @@ def evaluate_check(check: Check, result: TaskResult, profile: str, stage: str = 
     if check.equals is not None:
         return done(value == check.equals, value, repr(check.equals), f"{check.metric} = {value!r}")
     low, high = check.ranges[profile]
+    basis = ""
+    if reference is not None and check.reference is not None and _is_number(reference.metrics.get(check.metric)):
+        ref = reference.metrics[check.metric]
+        low, high = ref - check.reference[0], ref + check.reference[1]
+        basis = f" (the reference run at this profile and seed: {ref:.4g})"
     if not _is_number(value):
         return done(False, value, fmt_range(low, high), f"{check.metric} is {value!r}, not a finite number")
     ok = low <= value <= high
-    return done(ok, value, fmt_range(low, high), f"{check.metric} = {value:.6g} " + ("inside" if ok else "outside") + f" {fmt_range(low, high)}")
+    return done(ok, value, fmt_range(low, high),
+                f"{check.metric} = {value:.6g} " + ("inside" if ok else "outside") + f" {fmt_range(low, high)}{basis}")
 
 
 def _expected(check: Check, profile: str) -> str:
@@ -133,7 +151,7 @@ def _expected(check: Check, profile: str) -> str:
     return fmt_range(*check.ranges[profile]) if profile in check.ranges else "?"
 
 
-def grade_result(result: TaskResult, rubric: Rubric, profile: str | None = None) -> Grade:
+def grade_result(result: TaskResult, rubric: Rubric, profile: str | None = None, reference: TaskResult | None = None) -> Grade:
     """Grade ``result`` with ``rubric`` for ``profile`` (default: the profile the run itself recorded).
 
     Raises:
@@ -143,7 +161,7 @@ def grade_result(result: TaskResult, rubric: Rubric, profile: str | None = None)
         profile = result.provenance.get("profile")
         if profile is None:
             raise ResultsError(f"results of {result.task} record no provenance.profile; say which profile's ranges apply")
-    checks = [evaluate_check(c, result, profile) for c in rubric.checks if profile in c.profiles]
+    checks = [evaluate_check(c, result, profile, reference=reference) for c in rubric.checks if profile in c.profiles]
     return Grade(task=result.task, profile=profile, checks=checks)
 
 

@@ -36,6 +36,7 @@ class Check:
     fix: dict[str, str] = field(default_factory=dict)
     profiles: tuple[str, ...] = PROFILES
     step: str | None = None
+    reference: tuple[float, float] | None = None  # (below, above): how far a student's value may lie from the reference run's
 
     @property
     def kind(self) -> str:
@@ -75,7 +76,7 @@ def parse_check(raw: Any, where: str) -> Check:
 
     if not isinstance(raw, dict):
         raise RubricError(f"{where}: a check must be a mapping, got {type(raw).__name__}")
-    known = {"id", "points", "message", "metric", "range", "equals", "property", "args", "fix", "profiles", "step"}
+    known = {"id", "points", "message", "metric", "range", "equals", "property", "args", "fix", "profiles", "step", "reference"}
     if unknown := set(raw) - known:
         raise RubricError(f"{where}: unknown keys {sorted(unknown)}; allowed: {sorted(known)}")
     cid = raw.get("id")
@@ -105,13 +106,22 @@ def parse_check(raw: Any, where: str) -> Check:
         raise RubricError(f"{where}: a {kinds[0]} check needs a 'metric' name")
     if "step" in raw and (not isinstance(raw["step"], str) or not raw["step"]):
         raise RubricError(f"{where}: 'step' must name a step of the question's run, got {raw['step']!r}")
+    reference = None
+    if "reference" in raw:
+        r = raw["reference"]
+        if not isinstance(r, dict) or set(r) - {"below", "above"} or not r or not all(
+                isinstance(v, (int, float)) and not isinstance(v, bool) and v >= 0 for v in r.values()):
+            raise RubricError(f"{where}: 'reference' must be {{below: x, above: y}} with numbers >= 0, got {r!r}")
+        if "range" not in raw:
+            raise RubricError(f"{where}: 'reference' applies to range checks only")
+        reference = (float(r.get("below", 0.0)), float(r.get("above", float("inf"))))
     if "property" in raw and raw["property"] not in PROPERTIES:
         raise RubricError(f"{where}: unknown property {raw['property']!r}; known: {sorted(PROPERTIES)}")
     return Check(
         id=cid, points=float(points), message=_bilingual(raw.get("message"), where, "message"),
         metric=raw.get("metric"), ranges=ranges, equals=raw.get("equals"), prop=raw.get("property"),
         args=dict(raw.get("args") or {}), fix=_bilingual(raw.get("fix"), where, "fix", required=False), profiles=profiles,
-        step=raw.get("step"),
+        step=raw.get("step"), reference=reference,
     )
 
 

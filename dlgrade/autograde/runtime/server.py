@@ -176,8 +176,36 @@ def _reply(header: dict, arrays: list = ()) -> None:
         write_message(_State.out, header, arrays)
 
 
+def as_data(value: Any, depth: int = 0) -> Any:
+    """Tensors (TensorFlow, Keras, anything with ``numpy()`` or ``__array__`` giving numbers) as NumPy arrays,
+    inside lists, tuples and dicts too; everything else as it is (the protocol makes it data or Opaque)."""
+    import numpy as np
+
+    if depth > 20 or value is None or isinstance(value, (bool, int, float, str, bytes, np.ndarray, np.generic)):
+        return value
+    if isinstance(value, (list, tuple)):
+        items = [as_data(v, depth + 1) for v in value[:100_000]]
+        return type(value)(items) if isinstance(value, tuple) and type(value) is tuple else items
+    if isinstance(value, dict):
+        return {k: as_data(v, depth + 1) for k, v in list(value.items())[:100_000]}
+    for convert in (lambda v: v.numpy(), lambda v: np.asarray(v)):
+        if not (hasattr(value, "numpy") or hasattr(value, "__array__")):
+            break
+        try:
+            arr = np.asarray(convert(value))
+        except Exception:  # noqa: BLE001 - not convertible: it travels as Opaque
+            continue
+        if arr.dtype.kind in "biufc":
+            return arr
+    return value
+
+
 def _reply_value(rid: Any, value: Any) -> None:
     try:
+        try:
+            value = as_data(value)
+        except Exception:  # noqa: BLE001 - a hostile object: send it as it is (Opaque)
+            pass
         tree, arrays = encode(value, _State.caps, depth=1)
     except ProtocolError as e:
         _reply({"type": "unsendable", "id": rid, "message": str(e)[:MESSAGE_CHARS]})

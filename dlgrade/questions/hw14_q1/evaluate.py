@@ -12,6 +12,8 @@ import numpy as np
 
 from dlgrade.kit.runner import StepFailed
 
+from .reference import weat_associations
+
 
 def unit(m: np.ndarray) -> np.ndarray:
     """Rows of ``m`` scaled to length 1 (float64)."""
@@ -78,12 +80,6 @@ def random_pair_distances(unit_vectors: np.ndarray, vocab: int, pairs: int, seed
 
 
 # ---------------------------------------------------------------- WEAT and the gender direction
-
-def weat_associations(W: np.ndarray, A: np.ndarray, B: np.ndarray) -> np.ndarray:
-    """``s(w, A, B)`` for every row ``w`` of ``W``: mean cosine to A minus mean cosine to B."""
-    W, A, B = unit(W), unit(A), unit(B)
-    return (W @ A.T).mean(axis=1) - (W @ B.T).mean(axis=1)
-
 
 def weat_p_value(X: np.ndarray, Y: np.ndarray, A: np.ndarray, B: np.ndarray, permutations: int | None,
                  seed: int) -> tuple[float, int]:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from .evaluate import weat_associations
 from .vocab import require_words
 
 
@@ -70,3 +69,10 @@ def weat_effect_size(X: np.ndarray, Y: np.ndarray, A: np.ndarray, B: np.ndarray)
     s = weat_associations(np.vstack([X, Y]), A, B)
     sx, sy = s[: len(X)], s[len(X):]
     return float((sx.mean() - sy.mean()) / s.std(ddof=1))
+
+
+def weat_associations(W: np.ndarray, A: np.ndarray, B: np.ndarray) -> np.ndarray:
+    """``s(w, A, B)`` for every row ``w`` of ``W``: mean cosine to A minus mean cosine to B."""
+    W, A, B = (np.asarray(m, dtype=np.float64) for m in (W, A, B))
+    W, A, B = (m / np.linalg.norm(m, axis=-1, keepdims=True) for m in (W, A, B))
+    return (W @ A.T).mean(axis=1) - (W @ B.T).mean(axis=1)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from dlgrade.kit.keras_fit import fit
-from dlgrade.kit.tuning import finished_trials, make_tuner
+from dlgrade.kit.tuning import finished_trials, make_tuner, space_configs
 
 from .spec import BASELINE_LEARNING_RATE, BASELINE_UNITS, VAL_FRACTION
 
@@ -51,7 +51,7 @@ def search(env, x_train, y_train) -> dict:
     best = tuner.get_best_hyperparameters(1)[0]
     return {"trials": [{"trial": int(t.trial_id) + 1, "values": dict(t.hyperparameters.values),
                         "score": None if t.score is None else float(t.score), "status": str(t.status)} for t in trials],
-            "best_values": dict(best.values)}
+            "best_values": dict(best.values), "space": space_configs(tuner.oracle.hyperparameters)}
 
 
 def retrain(env, x_train, y_train, x_test, best_values) -> dict:

@@ -148,19 +148,11 @@ def baseline(env, x_lab, y_lab, x_test) -> dict:
 
 def pretext_transfer(env, x_lab, y_lab, x_unlabelled, x_pretext_val, x_test) -> dict:
     """(b) The rotation pretext on the student's rotations of the unlabelled images, then its trunk under the
-    baseline's classifier head, fine-tuned on the labelled images.
-
-    The transfer fine-tunes the classifier the baseline trained, put back to its initial weights (so it
-    starts from the same head as the baseline). That classifier is rebuilt and trained here exactly as in
-    the baseline step, because its random streams (dropout) continue from that training: this keeps the
-    transfer's numbers what they were before the run was split into steps, at the cost of one more baseline
-    training (about a quarter of the quick profile's training images, under 0.1 % of the full profile's).
-    """
+    baseline's classifier head (the same initial head as the baseline's), fine-tuned on the labelled images."""
     import keras
 
     cfg = env.config
     trunk, classifier, initial = _classifier(env, x_lab.shape[1:])
-    _supervised(env, classifier, x_lab, y_lab, "baseline (replayed for the transfer)")
     rx, ry = rotations(env.fns.rotate_batch, x_unlabelled)
     keras.utils.set_random_seed(env.seeds["pretext_init"])
     pre_trunk = env.fns.build_trunk(x_lab.shape[1:])

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from dlgrade.kit.hidden import CheckFailed, build_from_hp, hidden_check
+from dlgrade.kit.hidden import CheckFailed, hidden_check, hypermodel
+from dlgrade.kit.tuning import find_choice, find_int
 
 
 
@@ -15,43 +16,31 @@ from dlgrade.kit.hidden import CheckFailed, build_from_hp, hidden_check
                "fa": "با Dense(10, softmax) تمام کنید و model.compile را با Adam و آنتروپی متقاطع صدا بزنید."},
               timeout_s=180)
 def model_io(f, ref):
-    _, model = build_from_hp(f)
-    out = np.asarray(model(np.zeros((2, 32, 32, 3), dtype="float32")))
+    facts = hypermodel(f, (32, 32, 3))
+    out = np.asarray(facts.get("output"), dtype=np.float64)
     if out.shape != (2, 10):
         raise CheckFailed(f"the model maps a (2, 32, 32, 3) batch to shape {out.shape}, expected (2, 10)", "shape")
     if not np.all(np.isfinite(out)):
         raise CheckFailed("the model's outputs contain NaN/inf", "nan")
     if not np.allclose(out.sum(axis=1), 1.0, atol=1e-3):
         raise CheckFailed(f"the outputs do not sum to 1 per image ({out.sum(axis=1)}): the head should be a softmax")
-    if getattr(model, "optimizer", None) is None:
+    if not facts.get("compiled"):
         raise CheckFailed("the model is not compiled")
 
 
 @hidden_check("search_space", 2, ("build_model",),
               {"en": "The search space declares conv blocks 3-5, filters 32-128 step 32, max/avg pooling, dropout 0.3/0.4/0.5, "
-                     "dense units 64-256 step 32 and learning rate 1e-2/1e-3/1e-4 (partial credit per hyper-parameter).",
+                     "dense units 64-256 step 32 and learning rate 1e-2/1e-3/1e-4 (partial credit per hyper-parameter; any names).",
                "fa": "فضای جست‌وجو: ۳ تا ۵ بلوک، فیلتر ۳۲ تا ۱۲۸ با گام ۳۲، pooling بیشینه/میانگین، dropout ۰٫۳/۰٫۴/۰٫۵، "
                      "۶۴ تا ۲۵۶ واحد با گام ۳۲ و نرخ یادگیری 1e-2/1e-3/1e-4 (امتیاز جزئی برای هر ابرپارامتر)."},
               timeout_s=180)
 def search_space(f, ref):
-    hp, _ = build_from_hp(f)
-    space = {p.name: p.get_config() for p in hp.space}
-
-    def ints(name, spec):
-        c = space.get(name) or {}
-        return (c.get("min_value"), c.get("max_value"), c.get("step")) == tuple(spec)
-
-    def choice(name, values):
-        c = space.get(name) or {}
-        return sorted(map(str, c.get("values", []))) == sorted(map(str, values))
-
-    parts = {"conv_blocks": ints("conv_blocks", ref.CONV_BLOCKS),
-             "filters": any(n.startswith("filters") and ints(n, ref.FILTERS) for n in space),
-             "pooling": any(n.startswith("pooling") and choice(n, ref.POOLING) for n in space),
-             "dropout": choice("dropout", ref.DROPOUT),
-             "dense_units": ints("dense_units", ref.DENSE_UNITS),
-             "learning_rate": choice("learning_rate", ref.LEARNING_RATES)}
-    good = sum(parts.values())
+    space = hypermodel(f, (32, 32, 3))["space"]
+    parts = {"conv_blocks": find_int(space, *ref.CONV_BLOCKS), "filters": find_int(space, *ref.FILTERS),
+             "pooling": find_choice(space, ref.POOLING), "dropout": find_choice(space, ref.DROPOUT),
+             "dense_units": find_int(space, *ref.DENSE_UNITS), "learning_rate": find_choice(space, ref.LEARNING_RATES)}
+    good = sum(1 for v in parts.values() if v)
     if good == 0:
-        raise CheckFailed(f"none of the homework's hyper-parameters found; declared: {sorted(space)}")
+        declared = ", ".join(f"{p.get('class_name')} {p.get('name')!r}" for p in space) or "nothing"
+        raise CheckFailed(f"none of the homework's hyper-parameters found (recognised by their ranges); declared: {declared}")
     return good / len(parts)
