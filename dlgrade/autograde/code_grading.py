@@ -212,7 +212,21 @@ def run_hidden_checks(q: Question, session: sb.Session, defined: set[str], defau
             out.append(_check_record(q, check, "internal", 0, f"the grader could not complete this check "
                                      f"({type(e).__name__}: {clean(e, 300)}); flagged for the instructor's review",
                                      "نمره‌دهنده نتوانست این بررسی را کامل کند؛ برای بازبینی مدرس علامت خورد", review=True))
-    return out, blocked
+    return apply_requirements(q, hidden, out), blocked
+
+
+def apply_requirements(q: Question, hidden: list[HiddenCheck], records: list[GradedCheck]) -> list[GradedCheck]:
+    """A check that requires others counts only when each of them earned something."""
+    by_id = {r.id: r for r in records}
+    out = []
+    for check, rec in zip(hidden, records):
+        unmet = [r for r in check.requires if by_id[r].earned <= 0]
+        if unmet and rec.earned > 0:
+            rec = replace(rec, passed=False, earned=0.0, verdict="wrong",
+                          detail=f"counts only when {', '.join(unmet)} earns points, and it did not",
+                          detail_fa=f"فقط وقتی امتیاز دارد که {', '.join(unmet)} امتیاز بگیرد، که نگرفت")
+        out.append(rec)
+    return out
 
 
 def hidden_module(q: Question):

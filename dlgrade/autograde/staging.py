@@ -38,6 +38,8 @@ def read_regular(path: Path, limit: int = MAX_FILE_BYTES) -> bytes:
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):
             raise ValueError("not a regular file")
+        if st.st_nlink > 1:
+            raise ValueError("a hard link to another file")
         if st.st_size > limit:
             raise ValueError(f"{st.st_size:,} bytes, more than the {limit:,}-byte limit")
         chunks, total = [], 0
@@ -82,6 +84,9 @@ def stage(folder: Path, suffixes: tuple[str, ...] = SUFFIXES, file_limit: int = 
             continue
         if not stat.S_ISREG(st.st_mode):
             out.skipped[name] = "not a regular file (a device, pipe or socket)"
+            continue
+        if st.st_nlink > 1:
+            out.skipped[name] = "a hard link to another file (hand in a copy of the file itself)"
             continue
         if len(out.files) >= max_files:
             out.skipped[name] = f"more than {max_files} files in the submission"

@@ -156,12 +156,12 @@ def parse_handin(data: bytes, name: str):
     """A results hand-in as a TaskResult, or ResultsError saying what is wrong (strict JSON: size and depth caps,
     no NaN/Infinity, no duplicate keys; then the published schema)."""
     from dlgrade import results as results_mod
-    from dlgrade.autograde.protocol import ProtocolError, loads_json_strict
+    from dlgrade.autograde.protocol import JsonError, loads_json_strict
     from dlgrade.errors import ResultsError
 
     try:
         raw = loads_json_strict(data, max_bytes=HANDIN_BYTES, max_depth=HANDIN_DEPTH)
-    except ProtocolError as e:
+    except JsonError as e:
         raise ResultsError(f"{name}: {e}") from None
     results_mod.validate(raw, name)
     return results_mod.TaskResult.from_dict(raw)

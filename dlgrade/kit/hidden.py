@@ -38,6 +38,8 @@ class HiddenCheck:
         fn: ``fn(f, ref)``.
         timeout_s: wall-clock seconds for the check (default: the grader's per-check limit).
         public: whether its inputs may be shown to the student (a student's exception message is shown only then).
+        requires: checks that must earn something for this one to count (a shape or "input untouched" check is
+            worth nothing for a function that does nothing).
     """
 
     id: str
@@ -48,6 +50,7 @@ class HiddenCheck:
     fn: Callable[[Any, Any], Any]
     timeout_s: float | None = None
     public: bool = False
+    requires: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -62,12 +65,13 @@ class Example:
 
 
 def hidden_check(id: str, points: float, functions: tuple[str, ...], message: dict[str, str],
-                 fix: dict[str, str] | None = None, timeout_s: float | None = None, public: bool = False):
+                 fix: dict[str, str] | None = None, timeout_s: float | None = None, public: bool = False,
+                 requires: tuple[str, ...] = ()):
     """Declare a hidden check in a question's ``hidden.py``."""
 
     def deco(fn):
         fn.__hidden_check__ = HiddenCheck(id, float(points), tuple(functions), dict(message), dict(fix or {}), fn,
-                                          timeout_s, public)
+                                          timeout_s, public, tuple(requires))
         return fn
 
     return deco
@@ -82,6 +86,9 @@ def collect(module: ModuleType | None) -> list[HiddenCheck]:
     ids = [c.id for c in checks]
     if len(set(ids)) != len(ids):
         raise ValueError(f"{module.__name__}: duplicate hidden check ids {sorted({i for i in ids if ids.count(i) > 1})}")
+    unknown = [(c.id, r) for c in checks for r in c.requires if r not in ids]
+    if unknown:
+        raise ValueError(f"{module.__name__}: checks require unknown checks {unknown}")
     return checks
 
 

@@ -44,3 +44,13 @@ def hypermodel_facts(student, input_shape, batch: int = 2) -> dict:
         facts["loss"] = _loss_facts(getattr(model, "loss", None))
         facts["params"] = int(model.count_params())
     return facts
+
+
+def mutates_input(student, function: str, x, **kwargs) -> bool:
+    """Whether ``student.<function>(x)`` changes the array it is given (watched inside the sandbox, where it runs)."""
+    import numpy as np
+
+    arr = np.array(x, copy=True)
+    before = arr.copy()
+    getattr(student, function)(arr, **kwargs)
+    return not np.array_equal(arr, before)

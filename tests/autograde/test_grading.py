@@ -39,8 +39,8 @@ UNIT_CASES = {
     "segfault": ({c: "crash" for c in BN}, 3.0),
     "import_error": ({c: "import_error" for c in HW6_UNIT_POINTS}, 0.0),
     "wrong_type": ({"bn_shape": "wrong_type", "bn_values": "wrong_type", "bn_epsilon": "wrong_type", "ln_shape": "shape",
-                    "ln_values": "shape"}, 0.5),
-    "nan_output": ({"bn_shape": "nan", "bn_values": "nan", "bn_epsilon": "nan"}, 3.5),
+                    "ln_values": "shape", "ln_input_untouched": "wrong"}, 0.0),
+    "nan_output": ({"bn_shape": "nan", "bn_values": "nan", "bn_epsilon": "nan", "ln_input_untouched": "wrong"}, 3.0),
     "socket": ({c: "network" for c in BN}, 3.0),
 }
 

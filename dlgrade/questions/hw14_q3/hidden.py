@@ -20,7 +20,8 @@ def class_weights_values(f, ref):
 
 @hidden_check("class_weights_bad_labels", 1, ("class_weights",),
               {"en": "class_weights raises ValueError for empty labels and for labels outside 0..num_classes-1.",
-               "fa": "class_weights برای برچسب‌های خالی یا بیرون از بازهٔ ۰ تا num_classes-1 خطای ValueError می‌دهد."})
+               "fa": "class_weights برای برچسب‌های خالی یا بیرون از بازهٔ ۰ تا num_classes-1 خطای ValueError می‌دهد."},
+              requires=("class_weights_values",))
 def class_weights_bad_labels(f, ref):
     for bad in (np.array([], dtype=int), np.array([0, 1, 9])):
         try:
