@@ -287,12 +287,12 @@ def test_retrain_goes_through_the_students_hypermodel(tmp_path):
 def test_hidden_checks_pass_the_reference_and_give_partial_credit():
     import keras
 
-    from dlgrade.kit.hidden import CheckFailed, collect
+    from dlgrade.kit.hidden import CheckFailed, LocalFunctions, collect
     from dlgrade.questions.hw6_q4 import hidden
 
     checks = {c.id: c for c in collect(hidden)}
-    assert checks["model_io"].fn(reference, reference) is None
-    assert checks["search_space"].fn(reference, reference) == 1.0
+    assert checks["model_io"].fn(LocalFunctions(reference), reference) is None
+    assert checks["search_space"].fn(LocalFunctions(reference), reference) == 1.0
 
     def logits_model(hp):  # no softmax head, and a search space of only a learning rate
         lr = hp.Choice("learning_rate", [1e-2, 1e-3, 1e-4])
@@ -300,7 +300,7 @@ def test_hidden_checks_pass_the_reference_and_give_partial_credit():
         model.compile(keras.optimizers.Adam(lr), "sparse_categorical_crossentropy")
         return model
 
-    student = type("Student", (), {"build_model": staticmethod(logits_model)})
+    student = LocalFunctions(type("Student", (), {"build_model": staticmethod(logits_model)}))
     with pytest.raises(CheckFailed, match="softmax"):
         checks["model_io"].fn(student, reference)
     assert checks["search_space"].fn(student, reference) == pytest.approx(1 / 6)
