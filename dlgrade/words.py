@@ -193,6 +193,7 @@ CATALOG.add({
             "code": {"en": "your code was run and checked", "fa": "کد شما اجرا و بررسی شد"},
             "results": {"en": "your results.json was graded", "fa": "فایل results.json شما نمره‌دهی شد"},
             "missing": {"en": "not submitted", "fa": "تحویل داده نشده"},
+            "ambiguous": {"en": "a file of yours could be for more than one question", "fa": "یکی از فایل‌های شما ممکن است برای بیش از یک پرسش باشد"},
         },
         "stage": {
             "unit": {"en": "hidden unit check", "fa": "آزمون واحد پنهان"},
@@ -204,6 +205,10 @@ CATALOG.add({
         "generated": {"en": "Generated", "fa": "تاریخ تولید"},
         "notes": {"en": "Notes", "fa": "یادداشت‌ها"},
         "error": {"en": "Problem with the submission", "fa": "مشکل تحویل"},
+        "problems": {"en": "What went wrong (each stated once)", "fa": "آنچه درست پیش نرفت (هر کدام یک بار)"},
+        "cost": {"en": "it cost the checks", "fa": "هزینه‌اش این بررسی‌ها بود:"},
+        "see_problem": {"en": "see problem", "fa": "ببینید مشکل"},
+        "counted": {"en": "counted in the assignment as", "fa": "در تمرین به حساب آمده"},
         "intro": {
             "en": "Each row is one check: what it tests, whether it passed, the points, what the grader saw and, when it failed, what to change.",
             "fa": "هر سطر یک بررسی است: چه چیزی را می‌آزماید، قبول شد یا نه، امتیاز، آنچه نمره‌دهنده دید و اگر رد شد، چه چیزی را باید تغییر دهید."},
@@ -236,6 +241,7 @@ CATALOG.add({
         "profile_mismatch": {"en": "The results were run at another profile than the one this assignment grades.",
                              "fa": "نتایج با پروفایلی غیر از پروفایل نمره‌دهی این تمرین اجرا شده‌اند."},
         "missing_function": {"en": "A function this check needs is missing.", "fa": "تابعی که این بررسی لازم دارد وجود ندارد."},
+        "ambiguous": {"en": "Not graded: it is not clear which question your file answers.", "fa": "نمره‌دهی نشد: روشن نیست فایل شما به کدام پرسش پاسخ می‌دهد."},
         "internal": {"en": "The grader failed on this question; it is flagged for the instructor's review and scored 0 until then.",
                      "fa": "نمره‌دهنده روی این پرسش با خطا روبه‌رو شد؛ پرسش برای بازبینی مدرس علامت خورد و تا آن زمان صفر است."},
     },

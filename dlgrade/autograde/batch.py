@@ -98,7 +98,7 @@ def write_gradebook(grades: Sequence[SubmissionGrade], path: Path) -> Path:
             per_task = {t.task: t for t in g.tasks}
             pct = 100 * g.earned / g.total if g.total else 0.0
             w.writerow([csv_cell(g.student), *(f"{cells[c]:g}" if c in cells else "" for c in columns),
-                        *(f"{per_task[t].earned:g}/{per_task[t].total:g}" if t in per_task else "" for t in tasks),
+                        *(f"{per_task[t].counted:g}/{per_task[t].out_of:g}" if t in per_task else "" for t in tasks),
                         f"{g.earned:g}", f"{g.total:g}", f"{pct:.1f}", "yes" if g.review else "",
                         csv_cell(g.protections.get("mode", "")), csv_cell(g.error or "ok")])
     os.replace(tmp, path)

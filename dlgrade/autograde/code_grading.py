@@ -25,13 +25,14 @@ from typing import Any, Callable
 from dlgrade.autograde import sandbox as sb
 from dlgrade.autograde.bundle import question_bundle
 from dlgrade.autograde.verdicts import Problem, from_sandbox_died, from_student_error
-from dlgrade.kit.hidden import CheckFailed, HiddenCheck, collect
+from dlgrade.kit.hidden import CheckFailed, HiddenCheck, Partial, collect
 from dlgrade.kit.question import Context, Question
 from dlgrade.kit.runner import StepFailed, StepReport, in_process, run_steps
 from dlgrade.kit.seeds import Seeds
 from dlgrade.results import TaskResult
 from dlgrade.rubric import GradedCheck, Rubric, grade_result, load_rubric
 from dlgrade.text import clean
+from dlgrade.words import CATALOG
 
 FATAL = ("timeout", "memory", "cpu")
 
@@ -85,9 +86,9 @@ class StudentFunctions:
     """
 
     def __init__(self, session: sb.Session, defined: set[str], deadline: float, show_messages: bool,
-                 functions: tuple[str, ...] = ()):
+                 functions: tuple[str, ...] = (), locate=None):
         self._session, self._defined, self._deadline, self._show = session, defined, deadline, show_messages
-        self._functions = functions
+        self._functions, self._locate = functions, locate
         self.called: list[str] = []
 
     def __getattr__(self, name: str) -> Callable:
@@ -104,7 +105,7 @@ class StudentFunctions:
             try:
                 return self._session.call(name, args, kwargs, timeout=remaining)
             except sb.StudentError as e:
-                raise student_raised(e, from_student_error(e, self._show), name) from None
+                raise student_raised(e, from_student_error(e, self._show, locate=self._locate), name) from None
 
         return call
 
@@ -119,7 +120,7 @@ class StudentFunctions:
         try:
             return self._session.run(target, kwargs, timeout=remaining)
         except sb.StudentError as e:
-            raise student_raised(e, from_student_error(e, self._show), name) from None
+            raise student_raised(e, from_student_error(e, self._show, locate=self._locate), name) from None
 
 
 # ---------------------------------------------------------------- hidden checks
@@ -166,7 +167,7 @@ def defined_checks(q: Question, signatures: dict) -> list[tuple[HiddenCheck, Gra
 
 
 def run_hidden_checks(q: Question, session: sb.Session, defined: set[str], default_timeout: float,
-                      log: Callable[[str], None]) -> tuple[list[GradedCheck], dict[str, GradedCheck]]:
+                      log: Callable[[str], None], locate=None) -> tuple[list[GradedCheck], dict[str, GradedCheck]]:
     """Every declared hidden check; a function that hit a limit is not called again by later checks.
     Returns the records and, for each function that hit a time or memory limit, the check where it did."""
     ref = q.module("reference")
@@ -175,24 +176,24 @@ def run_hidden_checks(q: Question, session: sb.Session, defined: set[str], defau
     for check in hidden:
         stuck = [f for f in check.functions if f in blocked]
         if stuck:
-            first = blocked[stuck[0]]
-            out.append(_check_record(q, check, first.verdict, 0,
-                                     f"not run: {stuck[0]}() already ended this way in an earlier check ({first.detail})",
-                                     f"اجرا نشد: {stuck[0]}() در بررسی قبلی همین‌گونه متوقف شد", first.hint))
+            first = blocked[stuck[0]]  # the same sentence as the first time, so the feedback states it once
+            out.append(_check_record(q, check, first.verdict, 0, first.detail, first.detail_fa, first.hint))
             continue
         if not session.alive:
             session.restart()
         f = StudentFunctions(session, defined, time.monotonic() + (check.timeout_s or default_timeout), check.public,
-                             check.functions)
+                             check.functions, locate)
         try:
             value = check.fn(f, ref)
-            fraction = 1.0 if value is None or value is True else value
+            part = value.detail if isinstance(value, Partial) else ""
+            fraction = 1.0 if value is None or value is True else (value.fraction if isinstance(value, Partial) else value)
             if isinstance(fraction, bool) or not isinstance(fraction, (int, float)) or not math.isfinite(fraction):
-                raise TypeError(f"hidden check {check.id} returned {fraction!r}, expected None/True or a fraction")
+                raise TypeError(f"hidden check {check.id} returned {fraction!r}, expected None/True or a Partial")
             fraction = min(max(float(fraction), 0.0), 1.0)
             verdict = "passed" if fraction == 1.0 else ("partial" if fraction > 0 else "wrong")
-            out.append(_check_record(q, check, verdict, fraction, "" if fraction == 1.0 else f"partly right ({fraction:.0%})",
-                                     "" if fraction == 1.0 else f"بخشی درست است ({fraction:.0%})"))
+            detail = "" if fraction == 1.0 else f"partly right ({fraction:.0%}): {part or 'some cases failed'}"
+            detail_fa = "" if fraction == 1.0 else f"بخشی درست است ({fraction:.0%}): {part}"
+            out.append(_check_record(q, check, verdict, fraction, detail, detail_fa))
         except CheckFailed as e:
             out.append(_check_record(q, check, e.verdict, 0, str(e)))
         except StudentCallFailed as e:
@@ -241,7 +242,7 @@ def hidden_module(q: Question):
 # ---------------------------------------------------------------- the question's run with the student's code
 
 def sandbox_trainer(q: Question, ctx: Context, session: sb.Session, budget_end: float, log: Callable[[str], None],
-                    blocked: dict | None = None) -> Callable[[Any, dict], dict]:
+                    blocked: dict | None = None, locate=None) -> Callable[[Any, dict], dict]:
     """Runs a training step that uses a student function in the sandbox, and one that does not here (it holds no
     student code). A step's failure becomes :class:`StepFailed`; a dead sandbox is restarted for the next step. A
     step using a function that already hit a time or memory limit in a hidden check is not run."""
@@ -269,7 +270,7 @@ def sandbox_trainer(q: Question, ctx: Context, session: sb.Session, budget_end: 
             out = session.run("dlgrade.kit.harness:run_step", kwargs, timeout=remaining,
                               on_progress=lambda text: log(f"  {clean(text, 200)}"))
         except sb.StudentError as e:
-            p = from_student_error(e, True, "run")
+            p = from_student_error(e, True, "run", locate)
             raise StepFailed(step.name, p.verdict, p.detail) from None
         except sb.SandboxDied as e:
             p = from_sandbox_died(e)
@@ -282,7 +283,8 @@ def sandbox_trainer(q: Question, ctx: Context, session: sb.Session, budget_end: 
 
 
 def run_with_student(q: Question, session: sb.Session, profile: str, seed: int, budget_s: float, data,
-                     log: Callable[[str], None], work: Path, blocked: dict | None = None) -> tuple[TaskResult, StepReport]:
+                     log: Callable[[str], None], work: Path, blocked: dict | None = None,
+                     locate=None) -> tuple[TaskResult, StepReport]:
     """The question's run with the student's functions; returns the results assembled here and which steps ran."""
     from dlgrade.data import DataResolver
     from dlgrade.progress import Progress
@@ -292,7 +294,8 @@ def run_with_student(q: Question, session: sb.Session, profile: str, seed: int, 
     progress = Progress(q.id, quiet=True)
     ctx = Context(question=q, profile=profile, seed=seed, config=config, seeds=Seeds(seed, q.seed_offsets),
                   run_dir=work, data=data, progress=progress, fingerprint="student")
-    report = run_steps(q, ctx, sandbox_trainer(q, ctx, session, time.monotonic() + budget_s, log, blocked), keep_going=True)
+    report = run_steps(q, ctx, sandbox_trainer(q, ctx, session, time.monotonic() + budget_s, log, blocked, locate),
+                       keep_going=True)
     ctx.result.provenance.update({"profile": profile, "seed": seed, "steps": report.to_dict(), "config": config.to_dict()})
     return ctx.result, report
 
@@ -338,9 +341,10 @@ def grade_run(q: Question, result: TaskResult, report: StepReport, profile: str,
         g = graded[check.id]
         cause = report.cause(check.step) if report.status.get(check.step) != "done" else None
         if cause is not None:
+            why_fa = CATALOG.text(f"verdict.{cause.verdict}", "fa") if CATALOG.has(f"verdict.{cause.verdict}") else cause.verdict
             g = replace(g, passed=False, earned=0.0, verdict="run_failed",
                         detail=f"step {cause.step} failed ({cause.verdict}): {clean(cause.detail, 600)}",
-                        detail_fa=f"مرحلهٔ {cause.step} شکست خورد: {clean(cause.detail, 600)}")
+                        detail_fa=f"مرحلهٔ {cause.step} از اجرای تسک انجام نشد. {why_fa}")
         else:
             gated = [(s.name, untrusted[s.name]) for s in q.chain(check.step) if s.name in untrusted]
             if gated and g.passed:
@@ -367,6 +371,7 @@ class CodeJob:
     run_budget_s: float = 300.0
     stages: tuple[str, ...] = ("unit", "run")
     reference: TaskResult | None = None
+    where: Callable[[str], str] | None = None  # a sandbox file:line as the student's own place (notebook cell)
 
 
 def grade_code(job: CodeJob, data=None, log: Callable[[str], None] = lambda s: None, work: Path | None = None) -> CodeGrade:
@@ -379,7 +384,7 @@ def grade_code(job: CodeJob, data=None, log: Callable[[str], None] = lambda s: N
         try:
             info = session.load(job.module_file, f"student_{q.slug}", timeout=max(job.limits.timeout_s, 60))
         except (sb.StudentError, sb.SandboxDied) as e:
-            p = from_student_error(e, True, "load") if isinstance(e, sb.StudentError) else from_sandbox_died(e)
+            p = from_student_error(e, True, "load", job.where) if isinstance(e, sb.StudentError) else from_sandbox_died(e)
             verdict = "import_error" if p.verdict == "error" else p.verdict
             detail = f"importing your module failed: {p.detail}"
             return CodeGrade(_all_failed(q, job, verdict, detail, f"بارگذاری ماژول شما شکست خورد: {p.detail_fa}", p.hint),
@@ -393,7 +398,7 @@ def grade_code(job: CodeJob, data=None, log: Callable[[str], None] = lambda s: N
             except (sb.StudentError, sb.SandboxDied):
                 sigs = {}
             checks += [rec for _, rec in defined_checks(q, sigs if isinstance(sigs, dict) else {})]
-            hidden, blocked = run_hidden_checks(q, session, defined, job.check_timeout_s, log)
+            hidden, blocked = run_hidden_checks(q, session, defined, job.check_timeout_s, log, job.where)
             checks += hidden
             if blocked:
                 notes.append(f"{', '.join(f'{b}()' for b in sorted(blocked))} hit a time or memory limit in a hidden check; "
@@ -403,7 +408,7 @@ def grade_code(job: CodeJob, data=None, log: Callable[[str], None] = lambda s: N
         with tempfile.TemporaryDirectory(prefix="dlgrade-run-") as tmp:
             t0 = time.monotonic()
             result, report = run_with_student(q, session, job.profile, job.seed, job.run_budget_s, data, log,
-                                              Path(work or tmp), blocked)
+                                              Path(work or tmp), blocked, job.where)
             notes.append(f"task run ({job.profile}, seed {job.seed}): {time.monotonic() - t0:.1f} s")
             checks += grade_run(q, result, report, job.profile, job.reference)
         for name, failure in report.failures.items():

@@ -131,21 +131,96 @@ def test_docstring_examples():
 '''
 
 
+NOTEBOOK_TESTS = '''# Public tests: run this cell after the ones above. Passing them does not guarantee full marks.
+import inspect
+import numpy as np
+
+SIGNATURES = {sigs!r}
+EXAMPLES = {exs!r}
+
+def run_public_tests():
+    failed = 0
+    for name, params in SIGNATURES.items():
+        fn = globals().get(name)
+        got = list(inspect.signature(fn).parameters) if callable(fn) else None
+        if got is None or got[: len(params)] != params:
+            failed += 1
+            print(f"FAIL {{name}}: defined with {{got}}, the handout says {{params}}")
+    for name, args, kwargs, expected, atol in EXAMPLES:
+        try:
+            out = np.asarray(globals()[name](*[np.asarray(a) if isinstance(a, list) else a for a in args], **kwargs),
+                             dtype=np.float64)
+            np.testing.assert_allclose(out, np.asarray(expected, dtype=np.float64), atol=atol)
+        except NotImplementedError:
+            failed += 1
+            print(f"FAIL {{name}}: not implemented yet")
+        except Exception as e:
+            failed += 1
+            print(f"FAIL {{name}}{{tuple(args)}}: {{type(e).__name__}}: {{str(e)[:300]}}")
+    print("all public tests passed" if not failed else f"{{failed}} public test(s) failed")
+    return failed
+
+run_public_tests()
+'''
+
+
+def notebook_source(task) -> str:
+    """The question as a notebook (nbformat 4; opens in Jupyter and Colab): the same functions, docstrings and public
+    tests as the ``.py`` handout, one function per cell."""
+    import nbformat
+    from nbformat import v4
+
+    module = task.module("reference")
+    hidden_docs = getattr(hidden_module(task), "DOCS", {})
+    intro = (inspect.getdoc(module) or "").strip()
+    cells = [v4.new_markdown_cell(
+        f"# {task.id}: {task.title['en']}\n\n{intro}\n\n"
+        f"Implement the functions below and keep their names and parameters. Hand in this notebook (or "
+        f"`{task.slug}.py`). The grader takes the **definitions** from the code cells (imports, functions, classes, "
+        f"constants); shell commands (`!pip`), magics, Colab-only code (`drive.mount`) and top-level training or "
+        f"downloads are *not run* while grading, and the feedback lists them. Then it runs hidden checks on each function "
+        f"and the whole question with your functions in place of the reference ones.")]
+    imports = "\n".join(["from __future__ import annotations", *_imports(module)])
+    cells.append(v4.new_code_cell(imports))
+    for name in task.student_functions:
+        cells.append(v4.new_code_cell(stub_source(module, name, hidden_docs.get(name, "")).rstrip()))
+    sigs = {n: [p for p in inspect.signature(getattr(module, n)).parameters] for n in task.student_functions}
+    exs = [(e.function, list(e.args), dict(e.kwargs), e.expected, e.atol) for e in getattr(hidden_module(task), "EXAMPLES", [])]
+    cells.append(v4.new_markdown_cell("## Public tests"))
+    cells.append(v4.new_code_cell(NOTEBOOK_TESTS.format(sigs=sigs, exs=exs).rstrip()))
+    nb = v4.new_notebook(cells=cells, metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
+                                                               "language": "python"},
+                                                "language_info": {"name": "python"}})
+    nbformat.validate(nb)
+    return nbformat.writes(nb)
+
+
 def readme(tasks) -> str:
-    rows = "\n".join(f"| `{t.slug}.py` | {t.id} | {t.title['en']} | {', '.join(f'`{n}`' for n in t.student_functions)} |" for t in tasks)
+    from dlgrade.autograde.verdicts import KERAS_HINTS
+
+    rows = "\n".join(f"| `{t.slug}.py`, `{t.slug}.ipynb` | {t.id} | {t.title['en']} | {', '.join(f'`{n}`' for n in t.student_functions)} |" for t in tasks)
+    hints = "\n".join(f"- {en}" for _, en, _ in KERAS_HINTS)
     return f"""# Starter kit
 
-| file | question | title | implement |
+| files | question | title | implement |
 |---|---|---|---|
 {rows}
 
-1. Implement every function (keep names and parameters; remove the `raise NotImplementedError`).
-2. Run the public tests: `python -m pytest` in this folder.
+1. Implement every function, in the `.py` file or in the notebook (keep names and parameters; remove the
+   `raise NotImplementedError`).
+2. Run the public tests: `python -m pytest` in this folder, or the last cell of the notebook.
 3. Try a whole question with your code: the grader runs it in the smoke profile, as
    `dlgrade grade --submission .` does for the instructor.
-4. Hand in the `.py` files (or, where the instructor allows it, `<file>.results.json` from your own run).
+4. Hand in the `.py` files or the notebooks (a notebook may be named as you like and hold several questions: the
+   grader finds a question by the functions it defines), or, where the instructor allows it,
+   `<question>.results.json` from your own run at the assignment's profile.
 
-Graded code runs without network access, with time and memory limits; do not call `exit()`.
+Graded code runs without network access, with time and memory limits; do not call `exit()`. From a notebook only
+the definitions are used: `!pip`, magics, `drive.mount(...)` and top-level training or downloads are not run.
+
+## Keras 2 habits that Keras 3 breaks (the grader adds these hints to an error it recognises)
+
+{hints}
 """
 
 
@@ -162,6 +237,9 @@ def write_handout(out: Path, tasks=None) -> list[Path]:
             compile(text, str(path), "exec")  # a handout that does not parse is a bug here, not the student's
             path.write_text(text, encoding="utf-8")
             written.append(path)
+        path = out / f"{task.slug}.ipynb"
+        path.write_text(notebook_source(task), encoding="utf-8")
+        written.append(path)
     (out / "README.md").write_text(readme(tasks), encoding="utf-8")
     written.append(out / "README.md")
     return written

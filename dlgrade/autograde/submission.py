@@ -1,9 +1,10 @@
 """Grade one student's submission folder: code (in a sandbox) and/or results hand-ins, never trusting a byte.
 
-A submission is a folder. For each question it may hold ``<slug>.py`` (the handout module, filled in) or
-``<slug>.results.json`` (a results file handed in instead of code; code wins when both are there). Only regular
-files are read, never through a link, with size caps (:mod:`dlgrade.autograde.staging`); what was skipped is
-listed.
+A submission is a folder. For each question it may hold code (``<slug>.py``, the handout module filled in, or a
+notebook or Colab export named as the student liked: :mod:`dlgrade.autograde.sources` matches files to questions by
+the functions they define) or ``<slug>.results.json`` (a results file handed in instead of code; code wins when both
+are there). Only regular files are read, never through a link, with size caps (:mod:`dlgrade.autograde.staging`);
+what was skipped is listed.
 
 Fail closed: a question whose grading breaks keeps every check at 0, is flagged for the instructor's review, and
 still counts its full points in the total; a question's total is always what its checks are worth, whatever
@@ -21,6 +22,7 @@ from typing import Any, Callable, Sequence
 
 from dlgrade.autograde import sandbox
 from dlgrade.autograde.code_grading import CodeJob, defined_checks, grade_code, max_points
+from dlgrade.autograde.sources import Sources, find_sources
 from dlgrade.autograde.staging import Staged, stage
 from dlgrade.kit.hidden import collect
 from dlgrade.profiles import check_profile
@@ -74,6 +76,7 @@ class TaskGrade:
     notes: list[str] = field(default_factory=list)
     max_points: float = 0.0
     review: bool = False
+    weight: float | None = None  # what the question counts in the assignment (default: its own maximum)
 
     @property
     def earned(self) -> float:
@@ -82,6 +85,17 @@ class TaskGrade:
     @property
     def total(self) -> float:
         return self.max_points
+
+    @property
+    def counted(self) -> float:
+        """The points the question counts in the assignment: a results hand-in's score scaled to the question's
+        weight (the code hand-in's maximum), so every student's percentage has one denominator."""
+        weight = self.max_points if self.weight is None else self.weight
+        return round(self.earned * weight / self.max_points, 4) if self.max_points else 0.0
+
+    @property
+    def out_of(self) -> float:
+        return self.max_points if self.weight is None else self.weight
 
 
 @dataclass
@@ -96,11 +110,11 @@ class SubmissionGrade:
 
     @property
     def earned(self) -> float:
-        return round(sum(t.earned for t in self.tasks), 4)
+        return round(sum(t.counted for t in self.tasks), 4)
 
     @property
     def total(self) -> float:
-        return sum(t.total for t in self.tasks)
+        return round(sum(t.out_of for t in self.tasks), 4)
 
     @property
     def review(self) -> bool:
@@ -111,8 +125,8 @@ class SubmissionGrade:
                 "elapsed_s": self.elapsed_s, "error": self.error, "review": self.review, "skipped": self.skipped,
                 "protections": self.protections,
                 "tasks": [{"task": t.task, "mode": t.mode, "profile": t.profile, "earned": t.earned, "total": t.total,
-                           "review": t.review, "notes": t.notes, "checks": [c.to_dict() for c in t.checks]}
-                          for t in self.tasks]}
+                           "counted": t.counted, "out_of": t.out_of, "review": t.review, "notes": t.notes,
+                           "checks": [c.to_dict() for c in t.checks]} for t in self.tasks]}
 
 
 # ---------------------------------------------------------------- what a folder holds
@@ -125,12 +139,14 @@ def results_names(q) -> tuple[str, ...]:
     return (f"{q.slug}.results.json", f"{q.id}.results.json")
 
 
-def submitted(staged: Staged, questions) -> list:
-    return [q for q in questions if code_name(q) in staged.files or any(n in staged.files for n in results_names(q))]
+def submitted(staged: Staged, questions, sources: Sources | None = None) -> list:
+    sources = sources or find_sources(staged, questions)
+    return [q for q in questions if q.id in sources.by_question or q.id in sources.ambiguous
+            or any(n in staged.files for n in results_names(q))]
 
 
 def submitted_tasks(folder: Path) -> list:
-    """The questions a folder holds code or results for."""
+    """The questions a folder holds code (files or notebooks) or results for."""
     from dlgrade.questions import all_questions
 
     return submitted(stage(folder), all_questions())
@@ -232,21 +248,35 @@ def question_max(q, mode: str, options: Options) -> float:
     return max_points(q, options.profile, options.stages)
 
 
-def grade_question(q, staged: Staged, options: Options, log: Callable[[str], None] = lambda s: None) -> TaskGrade:
+def grade_question(q, staged: Staged, options: Options, log: Callable[[str], None] = lambda s: None,
+                   sources: Sources | None = None) -> TaskGrade:
     """Grade one question of a staged submission. Never raises: a grader failure fails closed."""
-    code = code_name(q) if code_name(q) in staged.files else None
+    try:
+        sources = sources or find_sources(staged, [q])
+    except Exception as e:  # noqa: BLE001
+        sources = Sources(notes=[f"the code files could not be read: {clean(e, 300)}"])
+    source = sources.by_question.get(q.id)
     handin = next((n for n in results_names(q) if n in staged.files), None)
-    mode = "code" if code else ("results" if handin else "missing")
+    mode = "code" if source else ("results" if handin else ("ambiguous" if q.id in sources.ambiguous else "missing"))
     maximum = question_max(q, "results" if mode == "results" else "code", options)
     try:
         if mode == "code":
             budget = options.run_budget_s or RUN_BUDGET_S[options.profile]
-            job = CodeJob(q, {k: v for k, v in staged.files.items() if k.endswith(".py")}, code, options.profile,
-                          options.seed, options.limits, options.check_timeout_s, budget, tuple(options.stages),
-                          options.references.get(q.id))
+            files = {k: v for k, v in staged.files.items() if k.endswith(".py") and k != source.module_file}
+            files[source.module_file] = source.code
+            job = CodeJob(q, files, source.module_file, options.profile, options.seed, options.limits,
+                          options.check_timeout_s, budget, tuple(options.stages), options.references.get(q.id),
+                          where=source.where)
             g = grade_code(job, log=log)
-            notes = g.notes + ([f"{handin} was ignored: the code was graded"] if handin else [])
+            notes = [f"graded {source.file}"] + g.notes
+            notes += [f"not run while grading: {n}" for n in source.not_run()]
+            notes += [f"{source.file}: {i}" for i in source.issues()]
+            notes += ([f"{handin} was ignored: the code was graded"] if handin else [])
             return _checked(TaskGrade(q.id, "code", options.profile, g.checks, notes, maximum, g.review), q, options)
+        if mode == "ambiguous":
+            why = sources.ambiguous[q.id]
+            checks = [replace(c, verdict="ambiguous", detail=why) for c in declared_checks(q, "code", options)]
+            return TaskGrade(q.id, "ambiguous", options.profile, checks, [why], maximum)
         if mode == "results":
             checks, notes = grade_handin(q, staged.files[handin], handin, options.handin_profile)
             return _checked(TaskGrade(q.id, "results", options.handin_profile, checks, notes, maximum), q, options)
@@ -293,11 +323,16 @@ def grade_submission(sub: Path, tasks: Sequence | None = None, options: Options 
     try:
         from dlgrade.questions import all_questions
 
-        tasks = list(tasks) if tasks is not None else submitted(staged, all_questions())
+        sources = find_sources(staged, list(tasks) if tasks is not None else all_questions())
+        tasks = list(tasks) if tasks is not None else submitted(staged, all_questions(), sources)
     except Exception as e:  # noqa: BLE001
         return SubmissionGrade(name, str(sub), [], 0.0, f"could not list the questions: {clean(e, 300)}", staged.skipped)
-    graded = [grade_question(q, staged, options, log) for q in tasks]
-    error = None if tasks else "no question found: expected files like hw6_q1.py or hw6_q1.results.json"
+    graded = [grade_question(q, staged, options, log, sources) for q in tasks]
+    for q, t in zip(tasks, graded):  # one denominator per assignment: a question counts its code hand-in's maximum
+        t.weight = question_max(q, "code", options)
+    error = None if tasks else ("no question found: expected a notebook or .py defining the handout's functions "
+                                "(e.g. batch_norm for hw6.q1), or a results file like hw6_q1.results.json"
+                                + (f" ({'; '.join(sources.notes)})" if sources.notes else ""))
     return SubmissionGrade(name, str(sub), graded, round(time.monotonic() - t0, 2), error, staged.skipped,
                            sandbox.protections().to_dict())
 

@@ -68,15 +68,17 @@ class Problem:
     hint: dict[str, str] | None = None
 
 
-def from_student_error(e, show_message: bool = True, phase: str = "") -> Problem:
+def from_student_error(e, show_message: bool = True, phase: str = "", locate=None) -> Problem:
     """A :class:`~dlgrade.autograde.sandbox.StudentError` (an exception the student's code raised).
 
     With ``show_message`` False (a hidden check whose inputs must stay hidden), the message is withheld:
-    a student could otherwise raise it with the hidden input in it.
+    a student could otherwise raise it with the hidden input in it. ``locate`` turns a sandbox ``file:line`` into
+    the student's own place (a notebook's cell and line).
     """
+    locate = locate or (lambda text: text)
     kind = clean(e.type, 200)
-    message = clean(e.message, DETAIL_CHARS)
-    where = clean(e.where, 200)
+    message = clean(locate(str(e.message)), DETAIL_CHARS)
+    where = clean(locate(str(e.where)), 200)
     at = f" at {where}" if where else ""
     at_fa = f" در {where}" if where else ""
     hint = keras_hint(f"{kind}: {message}")
@@ -90,8 +92,8 @@ def from_student_error(e, show_message: bool = True, phase: str = "") -> Problem
     if short == "MemoryError":
         return Problem("memory", f"ran out of memory{at}", f"حافظه تمام شد{at_fa}")
     verdict = "import_error" if phase == "load" else "error"
-    if show_message:
-        return Problem(verdict, f"raised {short}: {message}{at}", f"خطای {short} داد: {message}{at_fa}", hint)
+    if show_message:  # the Persian sentence names the error; the English detail beside it carries the message
+        return Problem(verdict, f"raised {short}: {message}{at}", f"خطای {short} داد{at_fa}", hint)
     return Problem(verdict, f"raised {short}{at} (the message is not shown: this check's inputs are hidden; "
                    "run the public tests to see it)",
                    f"خطای {short} داد{at_fa} (پیام نشان داده نمی‌شود چون ورودی‌های این بررسی پنهان است؛ "

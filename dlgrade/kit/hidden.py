@@ -2,8 +2,9 @@
 
 A hidden check is a function ``check(f, ref)`` declared with :func:`hidden_check`. ``f`` gives the student's
 functions as attributes (when grading, each call goes to the student's sandbox and returns data); ``ref`` is the
-question's reference module (trusted side only). A check returns ``None``/``True`` (full points) or a fraction in
-``[0, 1]`` (partial credit), or raises :class:`CheckFailed` / ``AssertionError`` saying what was wrong.
+question's reference module (trusted side only). A check returns ``None``/``True`` (full points) or a
+:class:`Partial` (partial credit, naming the part that failed), or raises :class:`CheckFailed` / ``AssertionError``
+saying what was wrong.
 
 A hidden module may also define ``EXAMPLES`` (public examples written into the handout's tests) and ``DOCS``
 (extra docstring text per student function for the handout).
@@ -51,6 +52,15 @@ class HiddenCheck:
     timeout_s: float | None = None
     public: bool = False
     requires: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Partial:
+    """Partial credit, saying which part failed: ``return Partial(0.5, "the labels are right; the rotated images
+    are not (largest difference 0.7)")``."""
+
+    fraction: float
+    detail: str
 
 
 @dataclass(frozen=True)

@@ -31,6 +31,7 @@ _ELEMENT = rf"(?:{IDENT}{_KWARG}|[0-9]+(?:\.[0-9]+)*(?![0-9A-Za-z_]))"  # words,
 # part of it ("Dropout 0.5": only "Dropout"), see trim_latin_run.
 LATIN_RUN = re.compile(
     rf"[(\[{{]*{IDENT}{_KWARG}(?:[)\]}}]*(?:[ ,:=+*/×·<>−-]+|[(\[{{]+)?[(\[{{]*{_ELEMENT})*[)\]}}]*"
+    r"(?:\(\))?"  # a call with no arguments, "batch_norm()": its brackets belong to the island
 )
 _NUMBER = r"[0-9]+(?:\.[0-9]+)?"
 _TRAILING_NUMBERS = re.compile(rf"[,:;+*/×·<>−-]*\s+[-−]?{_NUMBER}(?:[ ,:+*/×·<>−-]+{_NUMBER})*$")  # not "CIFAR-10"

@@ -19,6 +19,28 @@ from dlgrade.words import CATALOG
 _PDF_LOCK = threading.Lock()
 
 
+GROUPED = ("run_failed", "not_verified", "import_error", "not_submitted", "ambiguous", "internal", "timeout", "memory",
+           "cpu", "crash", "sys_exit", "network", "not_implemented", "missing")
+
+
+def problems(task, lang: str) -> tuple[list[dict], dict[str, int]]:
+    """The failures that cost several checks, each stated once: ``[{"text", "checks", "points"}]`` and, per check id,
+    the number of its problem (so the table can say "see problem 1" instead of repeating the sentence)."""
+    groups: dict[str, dict] = {}
+    for c in task.checks:
+        if c.passed or c.verdict not in GROUPED:
+            continue
+        key = (c.verdict, c.detail)
+        text = (c.detail_fa if lang == "fa" and c.detail_fa else c.detail) or c.verdict
+        g = groups.setdefault(key, {"text": text, "technical": c.detail if lang == "fa" and c.detail_fa else "",
+                                    "verdict": c.verdict, "checks": [], "points": 0.0, "hint": c.hint})
+        g["checks"].append(c.id)
+        g["points"] += c.points
+    listed = [g for g in groups.values() if len(g["checks"]) > 1]
+    index = {cid: i + 1 for i, g in enumerate(listed) for cid in g["checks"]}
+    return listed, index
+
+
 def render_html(grade, lang: str, titles: Mapping[str, Mapping[str, str]]) -> str:
     """The feedback page for ``grade`` in ``lang``; ``titles`` maps a question id to its titles."""
     from dlgrade.reports.numbers import to_fa_digits
@@ -26,8 +48,9 @@ def render_html(grade, lang: str, titles: Mapping[str, Mapping[str, str]]) -> st
 
     env = environment(lang)
     env.filters["pts"] = lambda v: (to_fa_digits if lang == "fa" else str)(f"{float(v):g}")
+    grouped = {t.task: problems(t, lang) for t in grade.tasks}
     return env.get_template("feedback.html.j2").render(
-        g=grade, fw=CATALOG.view(lang, "feedback"), vt=CATALOG.view(lang, "verdict"),
+        g=grade, fw=CATALOG.view(lang, "feedback"), vt=CATALOG.view(lang, "verdict"), grouped=grouped,
         titles={t.task: (titles.get(t.task) or {}).get(lang, "") for t in grade.tasks},
         generated=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), css=(TEMPLATES / "report.css").as_uri())
 

@@ -174,12 +174,13 @@ def test_hidden_check_passes_the_reference_and_gives_partial_credit():
 
     check = {c.id: c for c in collect(hidden)}["param_count_values"]
     assert check.functions == ("bert_param_count",)
-    assert check.fn(reference, reference) == 1.0
+    assert check.fn(reference, reference) is None
     no_pooler = types.SimpleNamespace(bert_param_count=lambda L, H, A, F, *a, **k: bert_param_count(L, H, A, F) - (H * H + H))
     with pytest.raises(CheckFailed):
         check.fn(no_pooler, reference)
     always_base = types.SimpleNamespace(bert_param_count=lambda *a, **k: 109_482_240)
-    assert check.fn(always_base, reference) == pytest.approx(1 / 3)
+    part = check.fn(always_base, reference)
+    assert part.fraction == pytest.approx(1 / 3) and "instead of" in part.detail
     with pytest.raises(CheckFailed) as e:
         check.fn(types.SimpleNamespace(bert_param_count=lambda *a, **k: "110M"), reference)
     assert e.value.verdict == "wrong_type"

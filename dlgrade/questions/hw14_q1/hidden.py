@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from dlgrade.kit.hidden import CheckFailed, hidden_check
+from dlgrade.kit.hidden import CheckFailed, Partial, hidden_check
 
 
 def _num(v, name):
@@ -26,10 +26,13 @@ def cosine_values(f, ref):
     rng = np.random.default_rng(3)
     cases = [(np.array([1.0, 2.0]), np.array([2.0, 4.0])), (np.array([1.0, 0.0]), np.array([0.0, 3.0])),
              (np.array([1.0, 1.0]), np.array([-2.0, -2.0])), (rng.normal(size=50), rng.normal(size=50))]
-    good = sum(abs(_num(f.cosine_distance(u.copy(), v.copy()), "cosine_distance") - ref.cosine_distance(u, v)) < 1e-6 for u, v in cases)
-    if good == 0:
+    names = ("same direction", "orthogonal", "opposite", "random 50-d")
+    right = [abs(_num(f.cosine_distance(u.copy(), v.copy()), "cosine_distance") - ref.cosine_distance(u, v)) < 1e-6
+             for u, v in cases]
+    if not any(right):
         raise CheckFailed("cosine_distance is wrong on all four known pairs")
-    return good / len(cases)
+    wrong = [n for n, ok in zip(names, right) if not ok]
+    return Partial(sum(right) / len(cases), f"wrong for the {', '.join(wrong)} pair(s)") if wrong else None
 
 
 @hidden_check("weat_values", 2, ("weat_effect_size",),

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from dlgrade.kit.hidden import CheckFailed, hidden_check, hypermodel
+from dlgrade.kit.hidden import CheckFailed, Partial, hidden_check, hypermodel
 from dlgrade.kit.tuning import find_choice, find_int
 
 
@@ -51,7 +51,7 @@ def search_space(f, ref):
         problems.append(f"no choice among {list(ref.LEARNING_RATES)} (declared: {_shown(space)})")
     if score == 0:
         raise CheckFailed("; ".join(problems))
-    return score
+    return Partial(score, "; ".join(problems)) if problems else None
 
 
 @hidden_check("logits_loss", 1, ("build_model",),

@@ -10,6 +10,7 @@ from dlgrade.kit.config import Config as BaseConfig, ConfigError
 SANDBOX_SAFE = True
 
 NUM_CLASSES = 10
+INPUT_SHAPE = (32, 32, 3)  # CIFAR-10 images
 FILTERS = (32, 64, 128)
 DROPOUT = 0.3
 # Keras' default BatchNorm momentum (0.99) needs many hundreds of steps before the moving statistics used at

@@ -14,7 +14,7 @@ import numpy as np
 
 from dlgrade.kit.keras_fit import fit, predictions_per_epoch, reset
 
-from .spec import NUM_CLASSES, ROTATIONS, WEIGHTINGS
+from .spec import INPUT_SHAPE, NUM_CLASSES, ROTATIONS, WEIGHTINGS
 
 SANDBOX_SAFE = True
 
@@ -48,12 +48,22 @@ def rotations(rotate, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return x, y
 
 
-def with_head(trunk, classes: int, name: str):
+def features(trunk, input_shape=INPUT_SHAPE):
+    """``(inputs, features)`` of the student's trunk, whether it is a functional model or a Keras 3 Sequential
+    (which has no ``.output`` until it is called): the trunk is called on a fresh ``keras.Input``."""
+    import keras
+
+    inputs = keras.Input(tuple(input_shape))
+    return inputs, trunk(inputs)
+
+
+def with_head(trunk, classes: int, name: str, input_shape=INPUT_SHAPE):
     """``trunk`` + Dense(classes, softmax), compiled with Adam and categorical cross-entropy."""
     import keras
 
-    out = keras.layers.Dense(classes, activation="softmax", name=f"{name}_head")(trunk.output)
-    model = keras.Model(trunk.input, out, name=name)
+    inputs, feats = features(trunk, input_shape)
+    out = keras.layers.Dense(classes, activation="softmax", name=f"{name}_head")(feats)
+    model = keras.Model(inputs, out, name=name)
     model.compile(optimizer=keras.optimizers.Adam(), loss="categorical_crossentropy", metrics=["accuracy"],
                   jit_compile=False)  # XLA compilation costs more than it saves on a CPU here
     return model
@@ -68,10 +78,10 @@ def build_joint(trunk):
     """
     import keras
 
-    feats = trunk.output
+    inputs, feats = features(trunk)
     cls = keras.layers.Dense(NUM_CLASSES, activation="softmax", name="classifier")(feats)
     rot = keras.layers.Dense(len(ROTATIONS), activation="softmax", name="rotator")(feats)
-    model = keras.Model(trunk.input, {"classifier": cls, "rotator": rot}, name="joint")
+    model = keras.Model(inputs, {"classifier": cls, "rotator": rot}, name="joint")
     model.compile(optimizer=keras.optimizers.Adam(),
                   loss={"classifier": "categorical_crossentropy", "rotator": "categorical_crossentropy"},
                   weighted_metrics={"classifier": ["accuracy"], "rotator": ["accuracy"]}, jit_compile=False)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from dlgrade.kit.hidden import CheckFailed, hidden_check, hypermodel
+from dlgrade.kit.hidden import CheckFailed, Partial, hidden_check, hypermodel
 from dlgrade.kit.tuning import find_choice, find_int
 
 
@@ -40,7 +40,9 @@ def search_space(f, ref):
              "pooling": find_choice(space, ref.POOLING), "dropout": find_choice(space, ref.DROPOUT),
              "dense_units": find_int(space, *ref.DENSE_UNITS), "learning_rate": find_choice(space, ref.LEARNING_RATES)}
     good = sum(1 for v in parts.values() if v)
+    declared = ", ".join(f"{p.get('class_name')} {p.get('name')!r}" for p in space) or "nothing"
     if good == 0:
-        declared = ", ".join(f"{p.get('class_name')} {p.get('name')!r}" for p in space) or "nothing"
         raise CheckFailed(f"none of the homework's hyper-parameters found (recognised by their ranges); declared: {declared}")
-    return good / len(parts)
+    missing = [k for k, v in parts.items() if not v]
+    return Partial(good / len(parts), f"not found with the homework's range: {', '.join(missing)} (declared: {declared})") \
+        if missing else None
