@@ -38,7 +38,8 @@ def build_parser() -> argparse.ArgumentParser:
     g = p.add_mutually_exclusive_group()
     g.add_argument("--submission", type=Path, metavar="DIR", help="grade one student's folder (code and/or results) in the sandbox")
     g.add_argument("--batch", type=Path, metavar="SUBMISSIONS_DIR", help="grade every student folder under SUBMISSIONS_DIR")
-    p.add_argument("--tasks", nargs="*", metavar="TASK", help="questions to grade (default: those handed in)")
+    p.add_argument("--tasks", nargs="*", metavar="TASK", help="questions (hw14.q4) or whole assignments (hw14) to grade (default: those handed in); a whole "
+                   "assignment makes every student's total out of all its questions")
     p.add_argument("--profile", choices=PROFILES, default="smoke", help="profile of the task runs of students' code and of "
                    "its ranges (default: %(default)s)")
     p.add_argument("--handin-profile", choices=PROFILES, default="full",
@@ -98,8 +99,12 @@ def cmd_list(args) -> int:
 def _selected_tasks(ids: list[str] | None, all_flag: bool = True):
     from dlgrade.questions import all_questions, get_question
 
-    if ids:
-        return [get_question(t) for t in ids]
+    if ids:  # a question id (hw14.q4) or a whole assignment (hw14)
+        out = []
+        for t in ids:
+            whole = [q for q in all_questions() if q.id.split(".", 1)[0] == t]
+            out += [q for q in (whole or [get_question(t)]) if q not in out]
+        return out
     if all_flag:
         return all_questions()
     raise UsageError("name at least one question (see `dlgrade list`) or pass --all")

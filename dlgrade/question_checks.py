@@ -131,6 +131,11 @@ def check_question(question: Question, smoke: Callable[[], object]) -> Iterator[
         missing = [c.metric for c in load_rubric(q.rubric_path).checks if c.metric and c.metric not in metrics]
         assert not missing, f"rubric reads metrics the run does not produce: {missing}"
 
+    def witnesses_exist():
+        metrics = smoke().result.metrics
+        missing = [(s.name, s.witness.metric) for s in q.steps if getattr(s, "witness", None) and s.witness.metric not in metrics]
+        assert not missing, f"training steps vouched for by metrics the run does not produce: {missing}"
+
     def smoke_run_passes_its_rubric():
         from dlgrade.rubric import grade_result, load_rubric
 
@@ -151,7 +156,8 @@ def check_question(question: Question, smoke: Callable[[], object]) -> Iterator[
 
     checks = [config_complete, declaration_sound, sandboxed_code_is_self_contained, reference_defines_student_functions,
               handout_stub_compiles, hidden_checks_cover_functions, rubric_valid, smoke_results_validate,
-              metric_names_follow_the_rule, figures_registered, rubric_metrics_exist, smoke_run_passes_its_rubric,
+              metric_names_follow_the_rule, figures_registered, rubric_metrics_exist, witnesses_exist,
+              smoke_run_passes_its_rubric,
               templates_render_in_both_languages]
     for fn in checks:
         yield fn.__name__, fn

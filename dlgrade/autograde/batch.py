@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 from dlgrade.autograde import sandbox
-from dlgrade.autograde.submission import Options, SubmissionGrade, grade_submission, submitted_tasks
+from dlgrade.autograde.submission import Options, SubmissionGrade, assignment_of, grade_submission, submitted_tasks
 from dlgrade.text import clean
 
 
@@ -85,22 +85,29 @@ def write_gradebook(grades: Sequence[SubmissionGrade], path: Path) -> Path:
                     columns.append(c.key)
                 maxima[c.key] = max(maxima.get(c.key, 0.0), c.points)
     tasks = sorted({t.task for g in grades for t in g.tasks})
+    assignments = list(dict.fromkeys(assignment_of(t) for t in tasks))
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".csv.tmp")
     with open(tmp, "w", newline="", encoding="utf-8") as f:
         w = csv.writer(f)
-        w.writerow(["student", *columns, *(f"{t}:total" for t in tasks), "total", "max", "percent", "review", "protections",
-                    "status"])
-        w.writerow(["(max points)", *(f"{maxima[c]:g}" for c in columns), *("" for _ in tasks), "", "", "", "", "", ""])
+        # one total, maximum and percentage per assignment (hw6, hw14): never a percentage mixing two of them
+        totals = [f"{a}:{k}" for a in assignments for k in ("total", "max", "percent")]
+        w.writerow(["student", *columns, *(f"{t}:total" for t in tasks), *totals, "review", "protections", "status"])
+        w.writerow(["(max points)", *(f"{maxima[c]:g}" for c in columns), *("" for _ in tasks), *("" for _ in totals),
+                    "", "", ""])
         for g in grades:
             cells = {c.key: c.earned for t in g.tasks for c in t.checks}
             per_task = {t.task: t for t in g.tasks}
-            pct = 100 * g.earned / g.total if g.total else 0.0
+            per = g.per_assignment
+            sums = []
+            for a in assignments:
+                e, m = per.get(a, (0.0, 0.0))
+                sums += [f"{e:g}", f"{m:g}", f"{100 * e / m:.1f}" if m else ""]
             w.writerow([csv_cell(g.student), *(f"{cells[c]:g}" if c in cells else "" for c in columns),
                         *(f"{per_task[t].counted:g}/{per_task[t].out_of:g}" if t in per_task else "" for t in tasks),
-                        f"{g.earned:g}", f"{g.total:g}", f"{pct:.1f}", "yes" if g.review else "",
-                        csv_cell(g.protections.get("mode", "")), csv_cell(g.error or "ok")])
+                        *sums, "yes" if g.review else "", csv_cell(g.protections.get("mode", "")),
+                        csv_cell(g.error or "ok")])
     os.replace(tmp, path)
     return path
 
@@ -156,7 +163,7 @@ def grade_batch(root: Path, out: Path, write_outputs: Callable[[SubmissionGrade,
         for fut in as_completed(futures):
             g = fut.result()
             grades.append(g)
-            log(f"  {clean(g.student, 80)}: {g.earned:g}/{g.total:g} in {g.elapsed_s:.1f} s" + (f" [{clean(g.error, 200)}]" if g.error else ""))
+            log(f"  {clean(g.student, 80)}: {g.summary() or '0/0'} in {g.elapsed_s:.1f} s" + (f" [{clean(g.error, 200)}]" if g.error else ""))
     order = {d.name: i for i, d in enumerate(dirs)}
     grades.sort(key=lambda g: order.get(Path(g.path).name, 1 << 30))
     book = write_gradebook(grades, out / "gradebook.csv")

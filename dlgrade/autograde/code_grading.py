@@ -242,10 +242,11 @@ def hidden_module(q: Question):
 # ---------------------------------------------------------------- the question's run with the student's code
 
 def sandbox_trainer(q: Question, ctx: Context, session: sb.Session, budget_end: float, log: Callable[[str], None],
-                    blocked: dict | None = None, locate=None) -> Callable[[Any, dict], dict]:
+                    blocked: dict | None = None, locate=None, defined: set[str] | None = None) -> Callable[[Any, dict], dict]:
     """Runs a training step that uses a student function in the sandbox, and one that does not here (it holds no
     student code). A step's failure becomes :class:`StepFailed`; a dead sandbox is restarted for the next step. A
-    step using a function that already hit a time or memory limit in a hidden check is not run."""
+    step using a function that already hit a time or memory limit in a hidden check, or one that the student's
+    module does not define (``defined``: the names it does), is not run."""
     blocked = blocked or {}
     config_class = f"{type(ctx.config).__module__}:{type(ctx.config).__qualname__}"
     local = in_process(q, ctx)
@@ -253,11 +254,16 @@ def sandbox_trainer(q: Question, ctx: Context, session: sb.Session, budget_end: 
     def train(step, inputs: dict) -> dict:
         if not step.uses:
             return local(step, inputs)
+        absent = [u for u in step.uses if defined is not None and u not in defined]
+        if absent:
+            names = ", ".join(f"{u}()" for u in absent)
+            raise StepFailed(step.name, "missing", f"your code does not define {names}, which this step uses",
+                             f"کد شما {names} را که این مرحله به کار می‌برد تعریف نکرده است")
         stuck = [u for u in step.uses if u in blocked]
         if stuck:
             first = blocked[stuck[0]]
             raise StepFailed(step.name, first.verdict, f"not run: {stuck[0]}() already hit a limit in hidden check "
-                             f"{first.id} ({first.detail})")
+                             f"{first.id} ({first.detail})", first.detail_fa, first.hint or None)
         remaining = budget_end - time.monotonic()
         if remaining <= 1:
             raise StepFailed(step.name, "timeout", "the task run's time budget was used up before this step")
@@ -271,10 +277,10 @@ def sandbox_trainer(q: Question, ctx: Context, session: sb.Session, budget_end: 
                               on_progress=lambda text: log(f"  {clean(text, 200)}"))
         except sb.StudentError as e:
             p = from_student_error(e, True, "run", locate)
-            raise StepFailed(step.name, p.verdict, p.detail) from None
+            raise StepFailed(step.name, p.verdict, p.detail, p.detail_fa, p.hint) from None
         except sb.SandboxDied as e:
             p = from_sandbox_died(e)
-            raise StepFailed(step.name, p.verdict, p.detail) from None
+            raise StepFailed(step.name, p.verdict, p.detail, p.detail_fa, p.hint) from None
         if not isinstance(out, dict):
             raise StepFailed(step.name, "wrong_type", f"the step returned {type(out).__name__}, not a dict of outputs")
         return out
@@ -284,7 +290,7 @@ def sandbox_trainer(q: Question, ctx: Context, session: sb.Session, budget_end: 
 
 def run_with_student(q: Question, session: sb.Session, profile: str, seed: int, budget_s: float, data,
                      log: Callable[[str], None], work: Path, blocked: dict | None = None,
-                     locate=None) -> tuple[TaskResult, StepReport]:
+                     locate=None, defined: set[str] | None = None) -> tuple[TaskResult, StepReport]:
     """The question's run with the student's functions; returns the results assembled here and which steps ran."""
     from dlgrade.data import DataResolver
     from dlgrade.progress import Progress
@@ -294,8 +300,8 @@ def run_with_student(q: Question, session: sb.Session, profile: str, seed: int, 
     progress = Progress(q.id, quiet=True)
     ctx = Context(question=q, profile=profile, seed=seed, config=config, seeds=Seeds(seed, q.seed_offsets),
                   run_dir=work, data=data, progress=progress, fingerprint="student")
-    report = run_steps(q, ctx, sandbox_trainer(q, ctx, session, time.monotonic() + budget_s, log, blocked, locate),
-                       keep_going=True)
+    report = run_steps(q, ctx, sandbox_trainer(q, ctx, session, time.monotonic() + budget_s, log, blocked, locate,
+                                               defined), keep_going=True)
     ctx.result.provenance.update({"profile": profile, "seed": seed, "steps": report.to_dict(), "config": config.to_dict()})
     return ctx.result, report
 
@@ -312,20 +318,29 @@ def code_rubric(q: Question, profile: str) -> Rubric:
     return replace(rubric, checks=tuple(credited_checks(q, rubric, profile)))
 
 
-def witness_failures(q: Question, result: TaskResult, reference: TaskResult | None) -> dict[str, str]:
-    """Training steps whose held-out witness does not hold up against the reference run: step -> why."""
+def witness_failures(q: Question, result: TaskResult, reference: TaskResult | None, profile: str,
+                     by_metric: dict[str, GradedCheck] | None = None) -> dict[str, str]:
+    """Training steps whose held-out witness does not hold up against the reference run: step -> why.
+    ``by_metric``: the graded rubric check of each metric (for witnesses the rubric decides)."""
     out = {}
+    by_metric = by_metric or {}
     for step in q.steps:
         w = getattr(step, "witness", None)
         if w is None:
             continue
         got = result.metrics.get(w.metric)
         want = reference.metrics.get(w.metric) if reference is not None else None
+        tol = w.tolerance(profile)
         if not isinstance(got, (int, float)) or isinstance(got, bool) or not math.isfinite(got):
             out[step.name] = f"its held-out measure {w.metric} was not produced"
-        elif isinstance(want, (int, float)) and got < want - w.below:
-            out[step.name] = (f"its held-out measure {w.metric} = {got:.4g} is more than {w.below:g} below the reference "
-                              f"run's {want:.4g} (same profile and seed), so the numbers it reported cannot be credited")
+        elif tol is None:
+            check = by_metric.get(w.metric)
+            if check is not None and not check.passed:
+                out[step.name] = (f"its held-out measure {w.metric} = {got:.4g} is outside {check.expected}, the range around "
+                                  "the reference run (same profile and seed), so the numbers it reported cannot be credited")
+        elif isinstance(want, (int, float)) and got < want - tol:
+            out[step.name] = (f"its held-out measure {w.metric} = {got:.4g} is more than {w.tolerance(profile):g} below the "
+                              f"reference run's {want:.4g} (same profile and seed), so the numbers it reported cannot be credited")
     return out
 
 
@@ -335,7 +350,8 @@ def grade_run(q: Question, result: TaskResult, report: StepReport, profile: str,
     whose step's witness failed is not credited."""
     rubric = code_rubric(q, profile)
     graded = {c.id: c for c in grade_result(result, rubric, profile, reference).checks}
-    untrusted = witness_failures(q, result, reference)
+    untrusted = witness_failures(q, result, reference, profile,
+                                 {c.metric: graded[c.id] for c in rubric.checks if c.metric and c.id in graded})
     out = []
     for check in rubric.checks:
         g = graded[check.id]
@@ -344,7 +360,9 @@ def grade_run(q: Question, result: TaskResult, report: StepReport, profile: str,
             why_fa = CATALOG.text(f"verdict.{cause.verdict}", "fa") if CATALOG.has(f"verdict.{cause.verdict}") else cause.verdict
             g = replace(g, passed=False, earned=0.0, verdict="run_failed",
                         detail=f"step {cause.step} failed ({cause.verdict}): {clean(cause.detail, 600)}",
-                        detail_fa=f"مرحلهٔ {cause.step} از اجرای تسک انجام نشد. {why_fa}")
+                        detail_fa=f"مرحلهٔ {cause.step} از اجرای تسک انجام نشد: "
+                                  f"{clean(cause.detail_fa, 600) if cause.detail_fa else why_fa}",
+                        hint=cause.hint or {})
         else:
             gated = [(s.name, untrusted[s.name]) for s in q.chain(check.step) if s.name in untrusted]
             if gated and g.passed:
@@ -408,7 +426,7 @@ def grade_code(job: CodeJob, data=None, log: Callable[[str], None] = lambda s: N
         with tempfile.TemporaryDirectory(prefix="dlgrade-run-") as tmp:
             t0 = time.monotonic()
             result, report = run_with_student(q, session, job.profile, job.seed, job.run_budget_s, data, log,
-                                              Path(work or tmp), blocked, job.where)
+                                              Path(work or tmp), blocked, job.where, defined)
             notes.append(f"task run ({job.profile}, seed {job.seed}): {time.monotonic() - t0:.1f} s")
             checks += grade_run(q, result, report, job.profile, job.reference)
         for name, failure in report.failures.items():

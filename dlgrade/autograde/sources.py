@@ -10,6 +10,8 @@ Ambiguity is reported, never a silent zero.
 
 from __future__ import annotations
 
+import functools
+import importlib.util
 import re
 from dataclasses import dataclass, field
 from typing import Sequence
@@ -66,6 +68,18 @@ class Sources:
     notes: list[str] = field(default_factory=list)
 
 
+@functools.lru_cache(maxsize=512)
+def installed(top_level: str) -> bool:
+    """Whether a top-level module is installed where the sandbox runs (the same interpreter and packages as here).
+    Only looks the name up (``importlib.util.find_spec`` of a top-level name runs none of its code)."""
+    if not top_level.isidentifier():
+        return False
+    try:
+        return importlib.util.find_spec(top_level) is not None
+    except (ImportError, ValueError):
+        return False
+
+
 def find_sources(staged: Staged, questions: Sequence) -> Sources:
     """Read every code file of a staged submission and decide which question each answers."""
     out = Sources()
@@ -74,7 +88,7 @@ def find_sources(staged: Staged, questions: Sequence) -> Sources:
         if not name.endswith(CODE_SUFFIXES):
             continue
         try:
-            ex = extract(data, name)
+            ex = extract(data, name, importable=installed)  # e.g. seaborn for a plot: not run, listed, not fatal
         except NotebookError as e:
             out.notes.append(clean(str(e), 400))
             continue

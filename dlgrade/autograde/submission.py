@@ -98,6 +98,11 @@ class TaskGrade:
         return self.max_points if self.weight is None else self.weight
 
 
+def assignment_of(task_id: str) -> str:
+    """The assignment a question belongs to: ``hw6`` for ``hw6.q3``."""
+    return task_id.split(".", 1)[0]
+
+
 @dataclass
 class SubmissionGrade:
     student: str
@@ -120,8 +125,24 @@ class SubmissionGrade:
     def review(self) -> bool:
         return any(t.review for t in self.tasks)
 
+    @property
+    def per_assignment(self) -> dict[str, tuple[float, float]]:
+        """``{assignment: (earned, out_of)}`` (``hw6``, ``hw14``): the totals a percentage is taken of. Each
+        assignment has one denominator, its questions' weights, whatever form each question was handed in."""
+        out: dict[str, list[float]] = {}
+        for t in self.tasks:
+            acc = out.setdefault(assignment_of(t.task), [0.0, 0.0])
+            acc[0] += t.counted
+            acc[1] += t.out_of
+        return {a: (round(e, 4), round(m, 4)) for a, (e, m) in out.items()}
+
+    def summary(self) -> str:
+        """``hw6 16.5/53.5, hw14 21/69`` (one total per assignment)."""
+        return ", ".join(f"{a} {e:g}/{m:g}" for a, (e, m) in self.per_assignment.items())
+
     def to_dict(self) -> dict[str, Any]:
         return {"student": self.student, "path": self.path, "earned": self.earned, "total": self.total,
+                "assignments": {a: {"earned": e, "out_of": m} for a, (e, m) in self.per_assignment.items()},
                 "elapsed_s": self.elapsed_s, "error": self.error, "review": self.review, "skipped": self.skipped,
                 "protections": self.protections,
                 "tasks": [{"task": t.task, "mode": t.mode, "profile": t.profile, "earned": t.earned, "total": t.total,
@@ -339,10 +360,11 @@ def grade_submission(sub: Path, tasks: Sequence | None = None, options: Options 
 
 def format_submission(g: SubmissionGrade) -> str:
     """Plain-text verdict table for the terminal (every string cleaned of control characters)."""
-    head = f"student {clean(g.student, 80)}: {g.earned:g}/{g.total:g} points" + (f"  [{clean(g.error, 200)}]" if g.error else "")
+    head = f"student {clean(g.student, 80)}: {g.summary() or '0/0'} points" + (f"  [{clean(g.error, 200)}]" if g.error else "")
     rows = [("", "stage", "check", "points", "verdict", "detail")]
     for t in g.tasks:
-        rows.append((f"{t.task} ({t.mode}, {t.profile})", "", "", f"{t.earned:g}/{t.total:g}", "review" if t.review else "",
+        points = f"{t.earned:g}/{t.total:g}" + (f" = {t.counted:g}/{t.out_of:g}" if t.out_of != t.total else "")
+        rows.append((f"{t.task} ({t.mode}, {t.profile})", "", "", points, "review" if t.review else "",
                      clean("; ".join(t.notes[:1]), 110)))
         for c in t.checks:
             state = "PASS" if c.passed else ("PART" if c.earned > 0 else "FAIL")

@@ -58,7 +58,14 @@ class Witness:
     """
 
     metric: str
-    below: float
+    below: float | Mapping[str, float] | str = "rubric"
+
+    def tolerance(self, profile: str) -> float | None:
+        """How far below the reference's value the witness may lie in ``profile``; None: the rubric's own check on
+        the metric decides (its range centred on the reference's value)."""
+        if self.below == "rubric":
+            return None
+        return float(self.below[profile] if isinstance(self.below, Mapping) else self.below)
 
 
 @dataclass(frozen=True)

@@ -19,9 +19,10 @@ class StepFailed(Exception):
     """A step could not produce its outputs because of the code it ran (a student's function, or data a
     sandbox returned). ``verdict`` is a verdict code (error, timeout, memory, ...); ``detail`` says what happened."""
 
-    def __init__(self, step: str, verdict: str, detail: str):
+    def __init__(self, step: str, verdict: str, detail: str, detail_fa: str = "", hint: dict | None = None):
         super().__init__(f"step {step} failed ({verdict}): {detail}")
         self.step, self.verdict, self.detail = step, verdict, detail
+        self.detail_fa, self.hint = detail_fa, hint  # the same in Persian, and a Keras 2 -> 3 hint, when known
 
 
 @dataclass

@@ -34,7 +34,12 @@ def make_tuner(kind: str, hypermodel: Callable, directory: Path, project: str, m
             shown = describe(trial.hyperparameters.values)
             log(f"trial {int(trial.trial_id) + 1}/{max_trials}: " + ", ".join(f"{k}={v}" for k, v in shown.items()))
             self.trials_run.append(trial.trial_id)
-            histories = super().run_trial(trial, *args, **kwargs)
+            try:
+                histories = super().run_trial(trial, *args, **kwargs)
+            except Exception as e:  # keras-tuner records a failed trial and goes on; keep the first error to show
+                if self.first_error is None:
+                    self.first_error = e
+                raise
             path = Path(self.project_dir) / HISTORY_FILE
             saved = json.loads(path.read_text()) if path.is_file() else {}
             first = histories[0] if isinstance(histories, list) else histories
@@ -45,6 +50,7 @@ def make_tuner(kind: str, hypermodel: Callable, directory: Path, project: str, m
     tuner = LoggedSearch(hypermodel, objective="val_accuracy", max_trials=max_trials, seed=seed,
                          directory=str(directory), project_name=project, overwrite=overwrite)
     tuner.trials_run = []
+    tuner.first_error = None
     return tuner
 
 
@@ -55,9 +61,12 @@ def trial_histories(tuner) -> dict[str, dict[str, list[float]]]:
 
 
 def finished_trials(tuner) -> list:
-    """All trials in id order; raises when none produced a score (every build or fit failed)."""
+    """All trials in id order; when none produced a score (every build or fit failed), raises the first trial's own
+    error (so the student sees what their hypermodel raised, and where), else a RuntimeError."""
     trials = sorted(tuner.oracle.trials.values(), key=lambda t: int(t.trial_id))
     if not any(t.score is not None for t in trials):
+        if getattr(tuner, "first_error", None) is not None:
+            raise tuner.first_error
         raise RuntimeError(f"keras-tuner finished {len(trials)} trial(s) and none produced a score; "
                            f"see the trial logs in {tuner.project_dir}")
     return trials

@@ -74,7 +74,7 @@ def gradescope(grade) -> dict[str, Any]:
             tests.append({"name": f"{t.task} {c.id}: {c.message.get('en', '')}", "number": f"{t.task}.{c.id}",
                           "score": c.earned, "max_score": c.points, "status": "passed" if c.passed else "failed",
                           "output": out, "visibility": "visible", "tags": [t.task, c.stage, c.verdict]})
-    summary = f"{grade.earned:g}/{grade.total:g} points"
+    summary = f"{grade.summary() or '0/0'} points"
     if grade.error:
         summary += f"\n{grade.error}"
     return {"score": grade.earned, "execution_time": grade.elapsed_s, "output": summary, "visibility": "visible",

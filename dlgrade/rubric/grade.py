@@ -111,8 +111,9 @@ def evaluate_check(check: Check, result: TaskResult, profile: str, stage: str = 
     """Grade one check on ``result`` with the ranges of ``profile`` (never the profile the results claim).
 
     With ``reference`` (the reference run at the same profile and seed, when a student's code is graded), a
-    range check that declares ``reference: {below, above}`` is graded against the reference's value instead:
-    the student's value must lie in ``[ref - below, ref + above]``.
+    range check that declares ``reference`` is graded against the reference's value instead: the student's value
+    must lie in ``[ref - below, ref + above]``, or, for ``reference: centered``, in this profile's range moved to be
+    centred on the reference's value (its half-width is the seed-to-seed spread it was measured with).
     """
 
     def done(passed: bool, value: Any, expected: str, detail: str, verdict: str | None = None) -> GradedCheck:
@@ -136,7 +137,11 @@ def evaluate_check(check: Check, result: TaskResult, profile: str, stage: str = 
     basis = ""
     if reference is not None and check.reference is not None and _is_number(reference.metrics.get(check.metric)):
         ref = reference.metrics[check.metric]
-        low, high = ref - check.reference[0], ref + check.reference[1]
+        if check.reference == "centered":
+            mid = (low + high) / 2
+            low, high = ref - (mid - low), ref + (high - mid)
+        else:
+            low, high = ref - check.reference[0], ref + check.reference[1]
         basis = f" (the reference run at this profile and seed: {ref:.4g})"
     if not _is_number(value):
         return done(False, value, fmt_range(low, high), f"{check.metric} is {value!r}, not a finite number")

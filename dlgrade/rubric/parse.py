@@ -36,7 +36,9 @@ class Check:
     fix: dict[str, str] = field(default_factory=dict)
     profiles: tuple[str, ...] = PROFILES
     step: str | None = None
-    reference: tuple[float, float] | None = None  # (below, above): how far a student's value may lie from the reference run's
+    # How a student's code is compared with the reference run (same profile and seed): (below, above) around the
+    # reference's value, or "centered": this profile's range moved to be centred on the reference's value.
+    reference: tuple[float, float] | str | None = None
 
     @property
     def kind(self) -> str:
@@ -109,12 +111,15 @@ def parse_check(raw: Any, where: str) -> Check:
     reference = None
     if "reference" in raw:
         r = raw["reference"]
-        if not isinstance(r, dict) or set(r) - {"below", "above"} or not r or not all(
+        if r == "centered":
+            reference = "centered"
+        elif isinstance(r, dict) and r and not set(r) - {"below", "above"} and all(
                 isinstance(v, (int, float)) and not isinstance(v, bool) and v >= 0 for v in r.values()):
-            raise RubricError(f"{where}: 'reference' must be {{below: x, above: y}} with numbers >= 0, got {r!r}")
+            reference = (float(r.get("below", 0.0)), float(r.get("above", float("inf"))))
+        else:
+            raise RubricError(f"{where}: 'reference' must be 'centered' or {{below: x, above: y}} with numbers >= 0, got {r!r}")
         if "range" not in raw:
             raise RubricError(f"{where}: 'reference' applies to range checks only")
-        reference = (float(r.get("below", 0.0)), float(r.get("above", float("inf"))))
     if "property" in raw and raw["property"] not in PROPERTIES:
         raise RubricError(f"{where}: unknown property {raw['property']!r}; known: {sorted(PROPERTIES)}")
     return Check(

@@ -141,7 +141,8 @@ def test_patching_fit_gains_nothing_from_the_task_run(tmp_path, references, clea
     made-up accuracy. The hidden checks of build_model still pass (that work is done); every rubric check of the
     run is left without credit, because the held-out test accuracy (computed here) is at chance."""
     q = get_question("hw14.q4")
-    code = (SUBS / "tuner" / "hw14_q4.py").read_text() + '''
+    # The patch is applied where the grader must run it (inside build_model); a module-level patch is not even run.
+    code = (SUBS / "tuner" / "hw14_q4.py").read_text().replace("def build_model(", "def _real_build_model(") + '''
 import keras
 
 class _FakeHistory(keras.callbacks.History):
@@ -161,8 +162,12 @@ def _fit(self, *args, epochs=1, **kwargs):
             pass
     return h
 
+def build_model(hp):
+    keras.Model.fit = _fit
+    keras.Model.evaluate = lambda self, *a, **k: [0.1, 0.75]
+    return _real_build_model(hp)
+
 keras.Model.fit = _fit
-keras.Model.evaluate = lambda self, *a, **k: [0.1, 0.75]
 '''
     sub = folder(tmp_path, "fit_patcher", {"hw14_q4.py": code})
     reference = references(q)
@@ -172,6 +177,7 @@ keras.Model.evaluate = lambda self, *a, **k: [0.1, 0.75]
     assert sum(c.earned for c in rubric.values()) == 0, [(c.id, c.verdict, c.detail) for c in rubric.values() if c.earned]
     assert {c.verdict for c in rubric.values()} <= {"not_verified", "run_failed", "wrong"}
     assert any(c.verdict == "not_verified" and "retrain.test.accuracy" in c.detail for c in rubric.values())
+    assert any("not run while grading" in n and "keras.Model.fit = _fit" in n for n in tg.notes)
 
 
 def test_a_huge_escaped_message_is_cut_cleaned_and_withheld(tmp_path, clean_host):

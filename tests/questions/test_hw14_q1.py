@@ -332,3 +332,12 @@ def test_a_broken_weat_function_costs_only_the_weat_checks(tmp_path):
     rubric = load_rubric(QUESTION.rubric_path)
     failed = {c.id for c in grade_result(out.result, rubric).checks if not c.passed}
     assert failed == {c.id for c in rubric.checks if c.step == "evaluate_weat"}
+
+
+def test_the_unknown_word_is_named_quoted_or_not_but_not_inside_another_word():
+    from dlgrade.questions.hw14_q1.evaluate import names_word
+
+    assert names_word("Key 'tehranistan' not present", "tehranistan")
+    assert names_word("not in the vocabulary: tehranistan, foo", "tehranistan")  # a student's message, no quotes
+    assert not names_word("not in the vocabulary: tehranistans", "tehranistan")
+    assert not names_word("", "tehranistan") and not names_word("word not found", "tehranistan")

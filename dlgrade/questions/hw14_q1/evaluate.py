@@ -6,6 +6,7 @@ what a student's step returned has the expected shape.
 from __future__ import annotations
 
 import itertools
+import re
 from typing import Any, Sequence
 
 import numpy as np
@@ -256,3 +257,9 @@ def map_geometry(kv, groups: dict, arrows, explained: list[float]) -> dict:
             "explained_variance_2d": float(sum(explained)),
             "separation_1nn": group_separation(np.array([kv[w] for w in words]), [g for g, ws in groups.items() for _ in ws]),
             "parallelism": {k: offset_parallelism(kv, p) for k, p in kinds.items() if len(p) > 1}}
+
+
+def names_word(message: str, word: str) -> bool:
+    """Whether an error message names ``word`` as a word of its own (quoted or not: ``'tehranistan'``,
+    ``not in vocabulary: tehranistan``), not as part of a longer word."""
+    return bool(message) and re.search(rf"(?<![\w]){re.escape(word)}(?![\w])", message) is not None

@@ -103,7 +103,7 @@ def evaluate_analogies(ctx, got) -> None:
     if not isinstance(message, str):
         raise StepFailed("analogies", "wrong_type", f"the unknown-word probe's message is a {type(message).__name__}, not text")
     r.facts["bad_input"] = {"call": f"analogy(kv, 'king', {probe!r}, 'man')", "message": message}
-    r.metrics["bad_input.unknown_word_named"] = bool(message and repr(probe) in message)
+    r.metrics["bad_input.unknown_word_named"] = evaluate.names_word(message, probe)
 
 
 def pca_maps(ctx, got) -> None:

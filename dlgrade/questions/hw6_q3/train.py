@@ -48,16 +48,22 @@ def rotations(rotate, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return x, y
 
 
-def features(trunk, input_shape=INPUT_SHAPE):
+def features(trunk, input_shape=None):
     """``(inputs, features)`` of the student's trunk, whether it is a functional model or a Keras 3 Sequential
-    (which has no ``.output`` until it is called): the trunk is called on a fresh ``keras.Input``."""
+    (which has no ``.output`` until it is called): the trunk is called on a fresh ``keras.Input`` of the trunk's
+    own input shape when it declares one, else of ``input_shape`` (default: CIFAR-10's)."""
     import keras
 
-    inputs = keras.Input(tuple(input_shape))
+    try:
+        declared = tuple(trunk.inputs[0].shape[1:])
+    except (AttributeError, IndexError, TypeError, ValueError):  # an unbuilt Sequential has no inputs yet
+        declared = None
+    shape = declared if declared and None not in declared else tuple(input_shape or INPUT_SHAPE)
+    inputs = keras.Input(shape)
     return inputs, trunk(inputs)
 
 
-def with_head(trunk, classes: int, name: str, input_shape=INPUT_SHAPE):
+def with_head(trunk, classes: int, name: str, input_shape=None):
     """``trunk`` + Dense(classes, softmax), compiled with Adam and categorical cross-entropy."""
     import keras
 

@@ -1,6 +1,9 @@
-"""Imports a package that is not installed."""
+"""Imports a name that an installed package does not have: importing the module fails.
+
+(An import of a package that is not installed at all is not run while grading, and listed; only the functions
+that use it fail.)"""
 import numpy as np
-import torch_normalisation_helpers  # not installed anywhere
+from numpy import torch_normalisation_helpers  # numpy has no such name
 
 
 def batch_norm(x, epsilon=1e-3):
