@@ -67,16 +67,64 @@ def bench_run_cache(repeats: int) -> tuple[str, float, float]:
     return "hw14.q4 smoke: fresh run vs cached run", slow, fast
 
 
-BENCHES = (bench_decoded_cache, bench_checksum_memo, bench_run_cache)
+def example_submissions(into: Path) -> Path:
+    """Every example hand-in of tests/submissions (the hostile and messy single cases and the 2022-era class), one
+    folder per student, copied into ``into``."""
+    import shutil
+
+    root = Path(__file__).resolve().parents[1] / "tests" / "submissions"
+    for d in sorted(root.iterdir()):
+        if d.name == "class2022":
+            for s in sorted(p for p in d.iterdir() if p.is_dir() and not p.name.startswith("_")):
+                shutil.copytree(s, into / s.name)
+        elif d.is_dir():
+            shutil.copytree(d, into / d.name)
+    return into
+
+
+def _grade_batch_with(checkout: Path, subs: Path, out: Path) -> float:
+    """Wall seconds of ``dlgrade grade --batch`` run by the checkout's own interpreter (a fresh process, two
+    students at a time, no PDFs where the checkout can skip them)."""
+    import subprocess
+    import sys
+
+    python = checkout / ".venv" / "bin" / "python"
+    cmd = [str(python if python.exists() else sys.executable), "-m", "dlgrade", "grade", "--batch", str(subs), "--out",
+           str(out), "--jobs", "2"]
+    env = {**os.environ, "PYTHONPATH": str(checkout)}
+    t0 = time.perf_counter()
+    subprocess.run(cmd, cwd=checkout, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+    return time.perf_counter() - t0
+
+
+def bench_batch_grading(repeats: int) -> tuple[str, float, float] | None:
+    """Batch grading of every example hand-in: an earlier checkout (``DLGRADE_BENCH_BEFORE``, e.g. a worktree of the
+    commit before a change, with its own .venv) vs this one, on the same folders, back to back. Skipped without it."""
+    before = os.environ.get("DLGRADE_BENCH_BEFORE")
+    if not before:
+        return None
+    with tempfile.TemporaryDirectory() as tmp:
+        subs = example_submissions(Path(tmp) / "subs")
+        count = len(list(subs.iterdir()))
+        old = _grade_batch_with(Path(before), subs, Path(tmp) / "before")
+        new = _grade_batch_with(Path(__file__).resolve().parents[1], subs, Path(tmp) / "now")
+    return f"grade --batch of {count} example hand-ins: before vs now", old, new
+
+
+BENCHES = (bench_decoded_cache, bench_checksum_memo, bench_run_cache, bench_batch_grading)
 
 
 def main() -> int:
     repeats = int(os.environ.get("DLGRADE_BENCH_REPEATS", "3"))
     rows = []
     for bench in BENCHES:
-        name, slow, fast = bench(repeats)
+        row = bench(repeats)
+        if row is None:
+            print(f"{bench.__name__}: skipped ({(bench.__doc__ or '').strip().splitlines()[-1].strip()})", flush=True)
+            continue
+        name, slow, fast = row
         rows.append((name, slow, fast))
-        print(f"{name:52s} slow {slow:8.3f} s  fast {fast:8.4f} s  ratio {slow / max(fast, 1e-9):8.1f}x", flush=True)
+        print(f"{name:60s} {slow:9.3f} s vs {fast:9.4f} s  ratio {slow / max(fast, 1e-9):8.2f}x", flush=True)
     return 0
 
 

@@ -46,6 +46,32 @@ def _literal(value) -> ast.expr | None:
         return None
 
 
+def _def_line(node: ast.FunctionDef) -> str:
+    """``def name(a, b: int = 1, *, c=2) -> T:`` in PEP 8 style (``ast.unparse`` writes ``b: int=1``)."""
+    args = node.args
+
+    def one(arg: ast.arg, default: ast.expr | None, prefix: str = "") -> str:
+        text = prefix + arg.arg + (f": {ast.unparse(arg.annotation)}" if arg.annotation else "")
+        if default is not None:
+            text += (" = " if arg.annotation else "=") + ast.unparse(default)
+        return text
+
+    positional = args.posonlyargs + args.args
+    defaults = [None] * (len(positional) - len(args.defaults)) + list(args.defaults)
+    parts = [one(a, d) for a, d in zip(positional, defaults)]
+    if args.posonlyargs:
+        parts.insert(len(args.posonlyargs), "/")
+    if args.vararg:
+        parts.append(one(args.vararg, None, "*"))
+    elif args.kwonlyargs:
+        parts.append("*")
+    parts += [one(a, d) for a, d in zip(args.kwonlyargs, args.kw_defaults)]
+    if args.kwarg:
+        parts.append(one(args.kwarg, None, "**"))
+    returns = f" -> {ast.unparse(node.returns)}" if node.returns else ""
+    return f"def {node.name}({', '.join(parts)}){returns}:"
+
+
 def stub_source(module, name: str, extra_doc: str = "") -> str:
     """``def name(...)`` with the reference's signature and docstring, raising NotImplementedError."""
     fn = getattr(module, name)
@@ -61,9 +87,7 @@ def stub_source(module, name: str, extra_doc: str = "") -> str:
     node.args.defaults = [_literal(p.default) or d for p, d in zip(with_default, node.args.defaults)]
     node.args.kw_defaults = [(_literal(sig.parameters[a.arg].default) or d) if d is not None else None
                              for a, d in zip(node.args.kwonlyargs, node.args.kw_defaults)]
-    node.decorator_list = []
-    node.body = [ast.Pass()]
-    header = ast.unparse(node).rsplit("\n", 1)[0]
+    header = _def_line(node)
     doc = inspect.getdoc(fn) or f"Implement {name}."
     if extra_doc:
         doc += "\n\n" + textwrap.dedent(extra_doc).strip()
@@ -76,6 +100,8 @@ def module_source(task) -> str:
     module = task.module("reference")
     hidden_docs = getattr(hidden_module(task), "DOCS", {})
     intro = (inspect.getdoc(module) or "").strip()
+    if intro.lower().startswith(f"{task.id}:"):  # the reference's first line restates the title written above it
+        intro = intro.split("\n", 1)[1].strip() if "\n" in intro else ""
     head = (f'"""{task.id}: {task.title["en"]}\n\n{intro}\n\n'
             f"Implement the functions below and keep their names and parameters: the grader imports this file\n"
             f"(hand it in as {task.slug}.py), runs hidden checks on each function and then runs the whole question\n"
@@ -173,6 +199,8 @@ def notebook_source(task) -> str:
     module = task.module("reference")
     hidden_docs = getattr(hidden_module(task), "DOCS", {})
     intro = (inspect.getdoc(module) or "").strip()
+    if intro.lower().startswith(f"{task.id}:"):  # the reference's first line restates the title written above it
+        intro = intro.split("\n", 1)[1].strip() if "\n" in intro else ""
     cells = [v4.new_markdown_cell(
         f"# {task.id}: {task.title['en']}\n\n{intro}\n\n"
         f"Implement the functions below and keep their names and parameters. Hand in this notebook (or "

@@ -54,8 +54,8 @@ def evaluate_search(ctx, got) -> dict:
         "tuner.trials": len(trials),
         "tuner.val.best_accuracy": float(max(scores)),
         "tuner.val.worst_accuracy": float(min(scores)),
-        "tuner.best_units": int(best["units"]) if "units" in best else None,
-        "tuner.best_learning_rate": float(best["learning_rate"]) if "learning_rate" in best else None,
+        "tuner.best_units": int(best[units]) if units in best else None,
+        "tuner.best_learning_rate": float(best[lr]) if lr in best else None,
     })
     ctx.result.facts.update({"best_values": best, "search_span": float(max(scores) - min(scores))})
     return {"units": units, "learning_rate": lr}
