@@ -1,4 +1,4 @@
-"""Command line: ``dlgrade list|run|grade|report|data|handout|calibrate``."""
+"""Command line: ``dlgrade list|run|grade|report|data|handout|calibrate|ship``."""
 
 from __future__ import annotations
 
@@ -55,6 +55,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-pdf", action="store_true", help="skip the feedback PDFs")
     p.add_argument("--lang", choices=("fa", "en", "both"), default="both", help="feedback PDF language(s)")
 
+    p = sub.add_parser("ship", help="keep a run (e.g. a full-profile run from a GPU) with its question: its metrics "
+                       "and provenance go to questions/<slug>/measured/<profile>.results.json, shown in every report")
+    p.add_argument("run_dir", type=Path, metavar="RUN_DIR", help="run folder or results.json")
+
     p = sub.add_parser("handout", help="write the students' starter kit: modules to implement and public tests")
     p.add_argument("out_dir", type=Path, metavar="OUT_DIR")
     p.add_argument("--tasks", nargs="*", metavar="TASK", help="only these questions")
@@ -68,6 +72,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--all-metrics", action="store_true", help="propose ranges for every numeric metric, not only the rubric's")
     p.add_argument("--out", type=Path, default=Path("out/calibrate"), help="run folder root (default: %(default)s)")
     p.add_argument("--force", action="store_true", help="re-run even when cached results match")
+    p.add_argument("--variant", choices=("broken",), help="run the question's deliberately broken implementation "
+                   "(questions/<slug>/broken.py) and say whether each current range fails it")
 
     p = sub.add_parser("report", help="run every task (cached when unchanged) and write the Persian and English PDFs")
     p.add_argument("--lang", choices=("fa", "en", "both"), default="both")
@@ -174,6 +180,16 @@ def cmd_grade_students(args) -> int:
     return 0 if g.total and g.earned == g.total else 1
 
 
+def cmd_ship(args) -> int:
+    from dlgrade import results as results_mod
+    from dlgrade.pipeline import ship_measured
+    from dlgrade.questions import get_question
+
+    question = get_question(results_mod.load(args.run_dir).task)
+    print(f"kept {question.id} as {ship_measured(question, args.run_dir)}")
+    return 0
+
+
 def cmd_handout(args) -> int:
     from dlgrade.autograde.handout import write_handout
 
@@ -188,8 +204,9 @@ def cmd_calibrate(args) -> int:
     from dlgrade.questions import get_question
 
     task = get_question(args.task)
-    props = calibrate(task, args.seeds, args.profile, args.k, args.out, args.all_metrics, args.min_halfwidth, args.force)
-    print(format_proposals(props, task.id, args.profile, args.k))
+    props = calibrate(task, args.seeds, args.profile, args.k, args.out, args.all_metrics, args.min_halfwidth, args.force,
+                      variant=args.variant)
+    print(format_proposals(props, task.id, args.profile, args.k, args.variant))
     return 0
 
 
@@ -243,7 +260,8 @@ def cmd_data(args) -> int:
 
 
 COMMANDS = {"list": cmd_list, "run": cmd_run, "grade": cmd_grade, "report": cmd_report, "data": cmd_data,
-            "handout": cmd_handout, "calibrate": cmd_calibrate}
+            "handout": cmd_handout, "calibrate": cmd_calibrate,
+            "ship": cmd_ship}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -86,11 +86,48 @@ def run_questions(questions: Sequence[Question], profile: str, seed: int, out: P
     return ran, failed
 
 
+def measured(question: Question, profile: str):
+    """The run of ``profile`` shipped with the question (metrics and provenance), or None."""
+    path = question.measured_path(profile)
+    return results_mod.load(path) if path.is_file() else None
+
+
+def ship_measured(question: Question, run_dir: Path) -> Path:
+    """Keep a run with the question (``questions/<slug>/measured/<profile>.results.json``): its metrics and its
+    provenance (profile, seed, durations, versions, data checksums, commit), not its tables and figures."""
+    result = results_mod.load(run_dir)
+    if result.task != question.id:
+        raise DlgradeError(f"{run_dir} holds a run of {result.task}, not of {question.id}")
+    kept = results_mod.TaskResult(result.task, metrics=dict(result.metrics), provenance=dict(result.provenance))
+    target = question.measured_path(str(result.provenance.get("profile")))
+    target.parent.mkdir(parents=True, exist_ok=True)
+    results_mod.write_json_atomic(target, kept.to_dict())
+    return target
+
+
+def side_by_side(question: Question, result, profile: str) -> dict | None:
+    """The question's headline numbers for this run, the shipped full run (when this is not one) and the reference
+    report: ``{"rows": [[metric, this, full, reference]], "full": provenance or None}``."""
+    if not question.headline:
+        return None
+    full = measured(question, "full") if profile != "full" else None
+    ref = result.facts.get("reference") or {}
+    rows = [[metric, result.metrics.get(metric), full.metrics.get(metric) if full else None, ref.get(key) if key else None]
+            for metric, key in question.headline]
+    prov = None
+    if full:
+        p = full.provenance
+        prov = {"started_at": str(p.get("started_at", ""))[:10], "seed": p.get("seed"), "duration_s": p.get("duration_s"),
+                "device": p.get("device") or "CPU", "commit": str(p.get("git_commit") or "")[:10]}
+    return {"rows": rows, "full": prov}
+
+
 def sections(ran: Sequence[Ran], failed: Sequence[Failed], profile: str) -> list[Section]:
     """The report's sections in question order (a question that could not run still counts its points)."""
     order = {q.id: i for i, q in enumerate(all_questions())}
     out = [Section(r.question.id, r.question.slug, r.question.title, r.question.templates, r.outcome.result, r.grade,
-                   r.outcome.run_dir, r.outcome.cached, points=r.grade.total) for r in ran]
+                   r.outcome.run_dir, r.outcome.cached, points=r.grade.total,
+                   extra={"side_by_side": side_by_side(r.question, r.outcome.result, profile)}) for r in ran]
     out += [Section(f.question.id, f.question.slug, f.question.title, f.question.templates, error=f.error,
                     points=rubric_of(f.question).total_points(profile)) for f in failed]
     return sorted(out, key=lambda s: order.get(s.id, len(order)))

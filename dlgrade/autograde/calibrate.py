@@ -4,6 +4,10 @@ Runs the reference implementation with seeds ``0..N-1`` (cached runs are reused)
 numeric metric, and proposes a range ``[mean - k*std, mean + k*std]`` for each metric the task's
 rubric checks (or every metric with ``--all-metrics``), shown beside the values measured and the
 rubric's current range, plus a YAML snippet with the measurements as comments.
+
+``--variant broken`` runs the question's deliberately broken implementation instead (``questions/<slug>/broken.py``:
+a model at chance, a collapsed embedding, a remedy that hurts) over the same seeds and says, per ranged metric,
+whether the rubric's current range fails it on every seed: a range that passes a broken variant certifies nothing.
 """
 
 from __future__ import annotations
@@ -36,6 +40,13 @@ class Proposal:
             return None
         return all(self.current[0] <= v <= self.current[1] for v in self.values)
 
+    @property
+    def current_excludes(self) -> bool | None:
+        """Whether the current range fails every value (what a range must do to a broken variant's values)."""
+        if self.current is None:
+            return None
+        return not any(self.current[0] <= v <= self.current[1] for v in self.values)
+
 
 def _bounds(metric: str, values: list[float]) -> tuple[float | None, float | None]:
     """Natural limits of a metric: [0, 1] for accuracies and other fractions, >= 0 for counts/losses/errors."""
@@ -63,8 +74,9 @@ def propose(metric: str, values: list[float], k: float, min_halfwidth: float = 0
 
 def calibrate(task, seeds: int, profile: str, k: float = 3.0, out: Path = Path("out/calibrate"),
               all_metrics: bool = False, min_halfwidth: float = 0.0, force: bool = False,
-              log: Callable[[str], None] = print) -> list[Proposal]:
-    """Run ``task`` (a Question) with seeds ``0..seeds-1`` and propose ranges for its rubric's metrics."""
+              log: Callable[[str], None] = print, variant: str | None = None) -> list[Proposal]:
+    """Run ``task`` (a Question) with seeds ``0..seeds-1`` and propose ranges for its rubric's metrics; with
+    ``variant="broken"`` the question's broken implementation runs instead of its reference."""
     from dlgrade.progress import Progress
     from dlgrade.runstore import run_question
 
@@ -76,7 +88,10 @@ def calibrate(task, seeds: int, profile: str, k: float = 3.0, out: Path = Path("
     ranged = {c.metric: c for c in rubric.checks if c.kind == "range" and profile in c.profiles}
     values: dict[str, list[float]] = {}
     for seed in range(seeds):
-        outcome = run_question(task, profile, seed, Path(out) / f"seed{seed}", force=force, progress=Progress(task.id, plain=True))
+        folder = Path(out) / (f"{variant}/seed{seed}" if variant else f"seed{seed}")
+        fns = task.module(variant) if variant else None
+        outcome = run_question(task, profile, seed, folder, force=force, progress=Progress(task.id, plain=True), fns=fns,
+                               overrides_digest=variant or "")
         log(f"seed {seed}: {'cached' if outcome.cached else 'ran'} in {outcome.result.provenance.get('duration_s', 0):.1f} s")
         for name, v in outcome.result.metrics.items():
             if isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v):
@@ -93,12 +108,14 @@ def calibrate(task, seeds: int, profile: str, k: float = 3.0, out: Path = Path("
     return proposals
 
 
-def format_proposals(props: list[Proposal], task_id: str, profile: str, k: float) -> str:
-    rows = [("metric", "check", "values (per seed)", "mean", "std", f"proposed (mean ± {k:g}·std)", "current", "covers all?")]
+def format_proposals(props: list[Proposal], task_id: str, profile: str, k: float, variant: str | None = None) -> str:
+    last = "fails all?" if variant else "covers all?"
+    rows = [("metric", "check", "values (per seed)", "mean", "std", f"proposed (mean ± {k:g}·std)", "current", last)]
     for p in props:
+        verdict = p.current_excludes if variant else p.current_covers
         rows.append((p.metric, p.check_id or "-", ", ".join(f"{v:.4g}" for v in p.values), f"{p.mean:.4g}", f"{p.std:.3g}",
                      f"[{p.low:.4g}, {p.high:.4g}]", f"[{p.current[0]:g}, {p.current[1]:g}]" if p.current else "-",
-                     {None: "-", True: "yes", False: "NO"}[p.current_covers]))
+                     {None: "-", True: "yes", False: "NO"}[verdict]))
     lines = [text_table(rows)]
     lines.append("")
     lines.append(f"# YAML for the rubric.yaml of {task_id} ({profile}; k = {k:g}; {len(props[0].values) if props else 0} seeds)")

@@ -114,6 +114,8 @@ class Question:
         words: the question's own words (class, variant, column names) in both languages; registered in the
             catalog under the question's id.
         unchecked: student functions without a hidden check, each with the reason.
+        headline: the numbers the report shows side by side for this run, the shipped full-profile run and the
+            reference report: ``(metric, reference key or None)`` pairs (the reference key names ``REFERENCE``).
         origin: where the question came from ("dlgrade", "course folder DIR", "entry point NAME").
     """
 
@@ -128,6 +130,7 @@ class Question:
     folder: Path
     words: Mapping[str, Any] = field(default_factory=dict)
     unchecked: Mapping[str, str] = field(default_factory=dict)
+    headline: tuple[tuple[str, str | None], ...] = ()
     origin: str = "dlgrade"
 
     def __post_init__(self) -> None:
@@ -191,6 +194,11 @@ class Question:
     def module(self, name: str):
         """A module of the question's package (``reference``, ``hidden``, ``train``, ...)."""
         return importlib.import_module(f"{self.package}.{name}")
+
+    def measured_path(self, profile: str) -> Path:
+        """Where a run measured once at ``profile`` (e.g. ``full`` on a GPU) is shipped with the question: a
+        results.json trimmed to its metrics and provenance (``dlgrade ship-run`` writes it)."""
+        return self.folder / "measured" / f"{profile}.results.json"
 
     @property
     def rubric_path(self) -> Path:

@@ -131,6 +131,9 @@ def final_measures(strategy: str, got: dict, curves: dict, y_train, y_test, trai
     }
 
 
+COLLAPSED_PTP = 1e-9  # an embedding whose every coordinate spans less than this is one point
+
+
 def tsne_maps(embeds: dict[str, tuple[np.ndarray, np.ndarray]], y_train, y_test, points: int, pick: np.random.Generator,
               seed: int) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]:
     """t-SNE (scikit-learn, one OpenMP thread) of ``points`` training and ``points`` test embeddings per strategy, the
@@ -147,7 +150,12 @@ def tsne_maps(embeds: dict[str, tuple[np.ndarray, np.ndarray]], y_train, y_test,
     out = {}
     with threadpool_limits(limits=1, user_api="openmp"):
         for s, (e_tr, e_te) in embeds.items():
-            pts = TSNE(n_components=2, init="pca", perplexity=TSNE_PERPLEXITY, random_state=seed).fit_transform(
-                np.concatenate([e_tr[i_tr], e_te[i_te]]).astype(np.float64))
+            x = np.concatenate([e_tr[i_tr], e_te[i_te]]).astype(np.float64)
+            if not np.isfinite(x).all() or np.ptp(x, axis=0).max() < COLLAPSED_PTP:
+                # A collapsed (or non-finite) embedding has no neighbourhoods to map: t-SNE's PCA start divides by a
+                # zero variance and scikit-learn crashed the process on it (measured: SIGSEGV). Drawn as one point.
+                out[s] = (np.zeros((len(x), 2)), labels, split)
+                continue
+            pts = TSNE(n_components=2, init="pca", perplexity=TSNE_PERPLEXITY, random_state=seed).fit_transform(x)
             out[s] = (pts, labels, split)
     return out

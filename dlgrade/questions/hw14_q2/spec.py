@@ -88,3 +88,7 @@ WORDS = {
         "val_loss": {"en": "test (validation) loss, last epoch", "fa": "ضرر آزمون (اعتبارسنجی) در دورهٔ آخر"},
     },
 }
+
+
+# The numbers the report shows side by side (this run, the shipped full run, the reference report): metric, REFERENCE key.
+HEADLINE = (("random.test.knn1_accuracy", None), ("batch_hard.test.knn1_accuracy", None), ("batch_semi_hard.test.knn1_accuracy", None), ("random.test.triplet_loss", "val_loss"))

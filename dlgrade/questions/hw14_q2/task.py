@@ -10,6 +10,7 @@ from pathlib import Path
 from dlgrade.kit.question import Question, Step, TrainStep, Witness
 
 from . import data, evaluate, figures, train
+from .spec import HEADLINE
 from .spec import (BATCH_TRIPLETS, COLLAPSE_LOSS, COLLAPSE_SPREAD, CONFIGS, MARGIN, MINING, MINING_BATCH, MOSTLY_EASY,
                    REFERENCE, SEED_OFFSETS, STRATEGIES, TSNE_PERPLEXITY, WORDS)
 
@@ -141,4 +142,5 @@ QUESTION = Question(
     words=WORDS,
     unchecked={"build_embedding_net": "it returns a Keras model, which cannot cross the sandbox boundary as data; every "
                                       "training step builds it, and the rubric grades the embeddings it learns"},
+    headline=HEADLINE,
 )

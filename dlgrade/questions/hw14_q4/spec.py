@@ -10,7 +10,11 @@ SANDBOX_SAFE = True
 UNITS = (16, 512, 16)  # min, max, step
 LEARNING_RATES = (1e-4, 5e-4, 1e-3, 5e-3, 1e-2)
 BASELINE_UNITS = 128
-BASELINE_LEARNING_RATE = 1e-3
+# The homework's original model: Adam at 0.01. Measured at quick size over seeds 0/1/2: val 0.855 (test 0.845) at
+# 0.01 vs 0.878 (test 0.872) at 1e-3, so most of the homework's "tuning gain" (0.8475 -> 0.886) is this rate.
+BASELINE_LEARNING_RATE = 1e-2
+# That measurement (quick sizes, seeds 0/1/2, the baseline model at each rate; means), which the discussion cites.
+LEARNING_RATE_STUDY = {"seeds": 3, "rates": [1e-2, 1e-3], "val_accuracy": [0.8552, 0.8779], "test_accuracy": [0.8448, 0.8717]}
 VAL_FRACTION = 0.2
 REFERENCE = {"baseline_val_accuracy": 0.8475, "best_val_accuracy": 0.886, "best_units": 32,
              "best_learning_rate": 1e-3, "retrain_val_accuracy": 0.878, "retrain_train_accuracy": 0.927}
@@ -76,3 +80,7 @@ WORDS = {
         "COMPLETED": {"en": "completed", "fa": "کامل"},
     },
 }
+
+
+# The numbers the report shows side by side (this run, the shipped full run, the reference report): metric, REFERENCE key.
+HEADLINE = (("baseline.val.accuracy", "baseline_val_accuracy"), ("baseline.test.accuracy", None), ("tuner.val.best_accuracy", "best_val_accuracy"), ("retrain.val.accuracy", "retrain_val_accuracy"), ("retrain.test.accuracy", None))

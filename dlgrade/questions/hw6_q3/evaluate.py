@@ -7,6 +7,7 @@ from typing import Sequence
 
 import numpy as np
 
+from dlgrade.kit.compare import compare_accuracies
 from dlgrade.kit.runner import StepFailed, expect_output
 
 from .spec import (CHANCE, MEMORISED_TRAIN_ACCURACY, NEAR_CHANCE_TEST_ACCURACY, PRETEXT_LEARNT_ACCURACY, REFERENCE,
@@ -112,9 +113,9 @@ def discussion_facts(m: dict) -> dict:
         "baseline_memorised": m["baseline.train.accuracy"] > MEMORISED_TRAIN_ACCURACY,
         "baseline_near_chance": base < NEAR_CHANCE_TEST_ACCURACY,
         "pretext_learnt": m["pretext.val.accuracy"] > PRETEXT_LEARNT_ACCURACY,
-        "transfer_above_baseline": tr >= base, "transfer_gap": abs(tr - base),
+        "transfer_vs_baseline": compare_accuracies(tr, base, int(m["data.test.images"])),
         "joint": [{"weighting": k, "classifier": m[f"joint.{k}.test.classifier_accuracy"],
                    "rotator": m[f"joint.{k}.test.rotator_accuracy"]} for k in WEIGHTINGS],
-        "joint_above_baseline": best >= base, "joint_gap": abs(best - base),
+        "joint_vs_baseline": compare_accuracies(best, base, int(m["data.test.images"])),
         "joint_reaches_reference": best >= REFERENCE["baseline_val_accuracy"],
     }

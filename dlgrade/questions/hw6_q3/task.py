@@ -8,9 +8,11 @@ from pathlib import Path
 
 import numpy as np
 
+from dlgrade.kit.compare import accuracy_band
 from dlgrade.kit.question import Question, Step, TrainStep, Witness
 
 from . import data, evaluate, figures, train
+from .spec import HEADLINE
 from .spec import (BN_MOMENTUM, CHANCE, CONFIGS, DROPOUT, FEATURES, FILTERS, FULL_TEST_IMAGES, NUM_CLASSES, REFERENCE,
                    ROTATIONS, SEED_OFFSETS, WEIGHTINGS, WORDS)
 
@@ -35,7 +37,7 @@ def prepare_data(ctx, got) -> dict:
         "joint_samples_rotated": int(len(ROTATIONS) * len(out["x_joint_unlabelled"])),
         "joint_label_views": cfg.epochs_joint * cfg.label_repeat,
         "rotation_test_images": sizes["rotation_test"], "rotation_test_samples": int(len(out["x_rot_test"])),
-        "test_is_subset": n_test < FULL_TEST_IMAGES, "test_noise": 2 * (0.25 / n_test) ** 0.5,
+        "test_is_subset": n_test < FULL_TEST_IMAGES, "test_noise": accuracy_band(0.5, 0.5, n_test),
         "reduced_profile": ctx.profile != "full",
     })
     return out
@@ -150,4 +152,5 @@ QUESTION = Question(
     folder=Path(__file__).parent,
     words=WORDS,
     unchecked={"build_trunk": "no hidden check: every training step uses it, so the run's rubric checks grade it"},
+    headline=HEADLINE,
 )

@@ -8,9 +8,11 @@ from dlgrade.data.registry import CIFAR10_CLASSES
 from dlgrade.kit import plots
 
 
-def learning_curves(ctx, best_trial_history: dict | None, retrain_history: dict) -> None:
+def learning_curves(ctx, best_trial_history: dict | None, retrain_history: dict, smallest_history: dict | None = None) -> None:
     curves = {"best trial (search)": best_trial_history} if best_trial_history else {}
     curves["best, retrained"] = retrain_history
+    if smallest_history:
+        curves["smallest model"] = smallest_history
     plots.learning_curves(curves, ctx.figure("learning_curves", "learning_curves.png"), title="CIFAR-10: best configuration")
 
 

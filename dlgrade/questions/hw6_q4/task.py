@@ -7,11 +7,13 @@ from pathlib import Path
 
 import numpy as np
 
+from dlgrade.kit.compare import compare_accuracies
 from dlgrade.kit.question import Question, Step, TrainStep, Witness
 from dlgrade.kit.runner import StepFailed, expect_output
 
 from . import evaluate, figures as draw, train
 from .data import split_data
+from .spec import HEADLINE
 from .spec import (BN_MOMENTUM, CHANCE_ACCURACY, CONFIGS, NEAR_CHANCE_ACCURACY, NUM_CLASSES, OVERFIT_GAP, PATIENCE,
                    REFERENCE, SEED_OFFSETS, UNIFORM_LOSS, WORDS, describe, search_space)
 
@@ -107,8 +109,24 @@ def evaluate_test(ctx, got) -> dict:
     return {"confusion": rep.confusion}
 
 
+def evaluate_smallest(ctx, got) -> dict:
+    """The smallest model's test accuracy, and the retrain compared with it inside the binomial noise band of the
+    test images (the verdict the discussion's sentence is chosen from)."""
+    y_test = got["data"]["y_test"]
+    hist = _history("smallest", got["smallest"].get("history"))
+    probs = expect_output(got["smallest"].get("test_probs"), "smallest", "the test probabilities", (len(y_test), NUM_CLASSES))
+    accuracy = float((probs.argmax(axis=1) == y_test).mean())
+    m = ctx.result.metrics
+    m.update({"smallest.test.accuracy": accuracy, "smallest.val.accuracy": hist["val_accuracy"][-1],
+              "retrain.test.gain_over_smallest": m["retrain.test.accuracy"] - accuracy})
+    ctx.result.facts["smallest"] = {"values": describe(got["smallest"].get("values") or {}),
+                                    "vs_retrain": compare_accuracies(m["retrain.test.accuracy"], accuracy, len(y_test))}
+    return {"history": hist}
+
+
 def figures(ctx, got) -> None:
-    draw.learning_curves(ctx, got["evaluate_search"]["best_history"], got["evaluate_retrain"]["history"])
+    draw.learning_curves(ctx, got["evaluate_search"]["best_history"], got["evaluate_retrain"]["history"],
+                         got["evaluate_smallest"]["history"])
     draw.confusion_matrix(ctx, got["evaluate_test"]["confusion"])
 
 
@@ -131,11 +149,15 @@ QUESTION = Question(
                   witness=Witness("retrain.test.macro_recall")),
         Step("evaluate_retrain", evaluate_retrain, needs=("retrain",)),
         Step("evaluate_test", evaluate_test, needs=("data", "retrain", "evaluate_retrain")),
-        Step("figures", figures, needs=("evaluate_search", "evaluate_retrain", "evaluate_test")),
+        TrainStep("smallest", train.smallest, inputs=("data.x_train", "data.y_train", "data.x_val", "data.y_val", "data.x_test"),
+                  uses=("build_model",)),
+        Step("evaluate_smallest", evaluate_smallest, needs=("data", "smallest", "evaluate_test")),
+        Step("figures", figures, needs=("evaluate_search", "evaluate_retrain", "evaluate_test", "evaluate_smallest")),
     ),
     student_functions=("build_model",),
     seed_offsets=SEED_OFFSETS,
     package=__package__,
     folder=Path(__file__).parent,
     words=WORDS,
+    headline=HEADLINE,
 )

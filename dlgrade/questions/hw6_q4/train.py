@@ -39,12 +39,24 @@ def search(env, x_train, y_train, x_val, y_val) -> dict:
 def retrain(env, x_train, y_train, x_val, y_val, x_test, best_values) -> dict:
     """The best configuration retrained from scratch through the student's own hypermodel (their names), and
     its class probabilities on the test images."""
+    return _train_fixed(env, "retrain", best_values, x_train, y_train, x_val, y_val, x_test)
+
+
+def smallest(env, x_train, y_train, x_val, y_val, x_test) -> dict:
+    """The student's hypermodel at its defaults (every Int at its minimum, every Choice at its first value: the
+    smallest model of the homework's space, whatever the names), trained like the retrain: the baseline that
+    says what the search bought."""
+    return _train_fixed(env, "smallest", {}, x_train, y_train, x_val, y_val, x_test)
+
+
+def _train_fixed(env, label: str, values: dict, x_train, y_train, x_val, y_val, x_test) -> dict:
     import keras_tuner as kt
 
     hp = kt.HyperParameters()
-    for name, value in best_values.items():
+    for name, value in values.items():
         hp.Fixed(name, value)
     model = env.fns.build_model(hp)
-    hist = fit(env, model, x_train, y_train, "retrain", env.config.epochs_retrain, validation_data=(x_val, y_val),
+    hist = fit(env, model, x_train, y_train, label, env.config.epochs_retrain, validation_data=(x_val, y_val),
                batch_size=env.config.batch_size)
-    return {"history": hist, "test_probs": model.predict(x_test, batch_size=PREDICT_BATCH_SIZE, verbose=0)}
+    return {"history": hist, "test_probs": model.predict(x_test, batch_size=PREDICT_BATCH_SIZE, verbose=0),
+            "values": dict(hp.values)}
