@@ -20,6 +20,7 @@ from dlgrade import __version__
 from dlgrade.reports import numbers as nb
 from dlgrade.reports.bidi import ltr_html
 from dlgrade.reports.fonts import persian_face
+from dlgrade.results import figure_file
 from dlgrade.words import CATALOG, LANGS
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -137,7 +138,7 @@ def section_context(s: Section, lang: str) -> dict[str, Any]:
         ctx.update({"result": s.result, "m": s.result.metrics, "t": s.result.tables, "facts": s.result.facts,
                     "grade": s.grade, "cached": s.cached, "structure": f"{s.slug}/section.html.j2",
                     "discussion": f"{s.slug}/discussion.{lang}.html.j2",
-                    "fig": lambda name: (run_dir / s.result.figures[name]).as_uri(), **s.extra})
+                    "fig": lambda name: (run_dir / figure_file(s.result.figures[name], lang)).as_uri(), **s.extra})
     return ctx
 
 
