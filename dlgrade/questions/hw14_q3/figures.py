@@ -25,44 +25,44 @@ TITLES = {
     "remedies": {"en": "Test scores over {seeds} seed(s), {epochs} epochs [{tag}]",
                  "fa": "امتیازهای آزمون با {seeds} بذر، {epochs} دوره [{tag}]"},
     "learning_curves": {"en": "ResNet-14 learning curves, seed {seed} [{tag}]", "fa": "منحنی‌های یادگیری ResNet-14، بذر {seed} [{tag}]"},
-    "split": {"en": "{split} (n = {n})", "fa": "{split} (n = {n})"},
-    "absent": {"en": "{name}: absent", "fa": "{name}: غایب"},
+    "split": {"en": "{split} ({n} images)", "fa": "{split} ({n} تصویر)"},
+    "ap": {"en": "{name}: {aps}", "fa": "{name}: {aps}"},
+    "ap_title": {"en": "AP ({splits})", "fa": "AP ({splits})"},
     "score": {"en": "test score", "fa": "امتیاز آزمون"},
 }
+PRECISION = {"en": "precision", "fa": "دقت"}
 SHORT_CLASS = {code: {"en": f"{code} ({en.split(' /')[0]})", "fa": f"{fa.split(' (')[0].split(' و ')[0]} ({code})"}
                for code, (en, fa) in CLASS_NAMES.items()}
 
 
 def pr_curves(scores_by_split: dict, title: plots.Words, *, lang: str):
-    """One panel per split (two per row), every class's precision-recall curve with its AP (dashed: malignant
-    classes); one legend of the classes below the panels."""
+    """One panel per split side by side, every class's precision-recall curve (dashed: malignant classes); the
+    legend below the panels gives each class's AP per split."""
     import matplotlib.pyplot as plt
 
     n = len(scores_by_split)
-    cols = min(n, 2)
-    rows = -(-n // cols)
-    fig, axes = plt.subplots(rows, cols, figsize=plots.size(1.0, 0.3 + 0.42 * rows), squeeze=False, layout="constrained")
+    fig, axes = plt.subplots(1, n, figsize=plots.size(1.0, 0.66), squeeze=False, sharey=True, layout="constrained")
     colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
     for ax, (split, ev) in zip(axes.flat, scores_by_split.items()):
         for k, name in enumerate(CLASSES):
             rc, pr = ev["pr_curves"][k]
-            ap = ev["ap"][k]
-            label = plots.text(SHORT_CLASS[name], lang) if np.isfinite(ap) else plots.text(TITLES["absent"], lang, name=name)
-            ax.plot(rc, pr, color=colours[k % len(colours)], lw=1.3, label=label, ls="--" if name in MALIGNANT else "-")
+            ax.plot(rc, pr, color=colours[k % len(colours)], lw=1.3, ls="--" if name in MALIGNANT else "-",
+                    label=plots.text(SHORT_CLASS[name], lang))
         ax.set_xlim(0, 1)
         ax.set_ylim(0, 1.02)
         ax.set_xlabel(plots.text(COLUMN["recall"], lang))
-        ax.set_ylabel(plots.text(COLUMN["precision"], lang))
-        ax.set_title(plots.text(TITLES["split"], lang, split=plots.text(VALUE.get(split, split), lang), n=ev["n"]))
+        if ax is axes.flat[0]:
+            ax.set_ylabel(plots.text(PRECISION, lang))
+        ax.set_title(plots.text(TITLES["split"], lang, split=VALUE.get(split, {}).get(lang, split), n=ev["n"]))
         ax.grid(alpha=0.3)
-        aps = [f"{plots.text(str(CLASSES[k]), lang)} {plots.number(a, lang)}" for k, a in enumerate(ev["ap"]) if np.isfinite(a)]
-        ax.text(0.02, 0.02, "AP: " + ", ".join(aps[:4]) + ("\n" + ", ".join(aps[4:]) if len(aps) > 4 else ""),
-                transform=ax.transAxes, fontsize=plots.MIN_FONT_PT, va="bottom", ha="left",
-                bbox={"boxstyle": "round,pad=0.2", "fc": "white", "alpha": 0.8, "lw": 0})
-    for ax in list(axes.flat)[n:]:
-        ax.axis("off")
-    handles, names = axes.flat[0].get_legend_handles_labels()
-    fig.legend(handles, names, loc="outside lower center", ncol=4, markerfirst=lang != "fa")
+    ap_rows = [plots.text(TITLES["ap"], lang, name=plots.text(SHORT_CLASS[name], lang),
+                          aps=" / ".join(plots.number(ev["ap"][k], lang) if np.isfinite(ev["ap"][k]) else "—"
+                                        for ev in scores_by_split.values()))
+               for k, name in enumerate(CLASSES)]
+    handles, _ = axes.flat[0].get_legend_handles_labels()
+    splits = " / ".join(plots.text(VALUE.get(s, {}).get(lang, s), lang) for s in scores_by_split)
+    fig.legend(handles, ap_rows, loc="outside lower center", ncol=2, markerfirst=lang != "fa",
+               title=plots.text(TITLES["ap_title"], lang, splits=splits))
     fig.suptitle(plots.text(title, lang))
     return fig
 
