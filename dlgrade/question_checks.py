@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 from dlgrade import results as results_mod
+from dlgrade.words import LANGS
 from dlgrade.kit.config import Config
 from dlgrade.kit.question import Question
 from dlgrade.profiles import PROFILES
@@ -120,7 +121,7 @@ def check_question(question: Question, smoke: Callable[[], object]) -> Iterator[
 
     def figures_registered():
         outcome = smoke()
-        registered = set(outcome.result.figures.values())
+        registered = {results_mod.figure_file(f, lang) for f in outcome.result.figures.values() for lang in LANGS}
         drawn = {p.name for p in Path(outcome.run_dir).glob("*.png")}
         assert drawn == registered, f"drawn but not registered: {sorted(drawn - registered)}; registered but missing: {sorted(registered - drawn)}"
 

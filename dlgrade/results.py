@@ -60,7 +60,8 @@ class TaskResult:
         task: task id, e.g. ``hw14.q4``.
         metrics: flat mapping of dotted names to numbers, booleans or short strings.
         tables: name -> ``{"columns": [...], "rows": [[...], ...]}``; cells are numbers or strings.
-        figures: name -> file name inside the run folder.
+        figures: name -> file name inside the run folder (``curves.png``); the figure is drawn once per report
+            language, as :func:`figure_file` names it (``curves.fa.png``).
         facts: anything JSON the discussion needs (lists of words, best hyper-parameters, ...).
         provenance: seed, profile, durations, versions, data checksums, git commit, fingerprint.
     """
@@ -100,6 +101,23 @@ class TaskResult:
             facts=dict(data.get("facts", {})),
             provenance=dict(data.get("provenance", {})),
         )
+
+
+def figure_file(file: str, lang: str) -> str:
+    """The file of figure ``file`` (as ``TaskResult.figures`` registers it) drawn in ``lang``:
+    ``figure_file("curves.png", "fa") == "curves.fa.png"``."""
+    stem, dot, ext = file.rpartition(".")
+    if not dot or not stem:
+        raise ValueError(f"figure file {file!r}: expected a name with an extension, e.g. 'curves.png'")
+    return f"{stem}.{lang}.{ext}"
+
+
+def missing_figures(result: "TaskResult", run_dir: Path) -> list[str]:
+    """The files of ``result``'s figures (every report language's) that are not in ``run_dir``."""
+    from dlgrade.words import LANGS
+
+    return [figure_file(f, lang) for f in result.figures.values() for lang in LANGS
+            if not (Path(run_dir) / figure_file(f, lang)).is_file()]
 
 
 def to_jsonable(value: Any) -> Any:

@@ -33,6 +33,8 @@ from dlgrade.results import TaskResult
 
 LIBRARIES = ("numpy", "tensorflow", "keras", "keras-tuner", "scikit-learn", "gensim", "matplotlib", "jinja2", "weasyprint")
 KIT_DIR = Path(__file__).resolve().parent / "kit"
+# The figures' text is set by these (fonts, Persian digits): a change redraws the figures.
+FIGURE_TEXT_MODULES = tuple(Path(__file__).resolve().parent / "reports" / f for f in ("figure_text.py", "numbers.py"))
 
 
 def library_versions() -> dict[str, str]:
@@ -60,8 +62,8 @@ def git_commit() -> str | None:
 
 
 def code_digest(question: Question) -> str:
-    """sha256 of the question folder's Python files and of the kit's."""
-    files = sorted(Path(question.folder).rglob("*.py")) + sorted(KIT_DIR.glob("*.py"))
+    """sha256 of the question folder's Python files, of the kit's and of those that set the figures' text."""
+    files = sorted(Path(question.folder).rglob("*.py")) + sorted(KIT_DIR.glob("*.py")) + list(FIGURE_TEXT_MODULES)
     h = hashlib.sha256()
     for f in files:
         h.update(f.name.encode() + b"\0" + f.read_bytes() + b"\0")
@@ -126,7 +128,7 @@ def run_question(question: Question, profile: str = "quick", seed: int = 0, out:
     if not force and (run_dir / results_mod.RESULTS_FILE).is_file():
         try:
             cached = results_mod.load(run_dir)
-            figures_ok = all((run_dir / f).is_file() for f in cached.figures.values())
+            figures_ok = not results_mod.missing_figures(cached, run_dir)
             if cached.provenance.get("fingerprint") == key and figures_ok:
                 progress.log(f"unchanged since {cached.provenance.get('started_at', '?')}: using cached results (--force re-runs)")
                 return RunOutcome(cached, run_dir, True)
@@ -160,7 +162,7 @@ def run_question(question: Question, profile: str = "quick", seed: int = 0, out:
         "config": config.to_dict(),
         "steps": report.to_dict(),
     })
-    missing = [f for f in result.figures.values() if not (run_dir / f).is_file()]
+    missing = results_mod.missing_figures(result, run_dir)
     if missing:
         raise ResultsError(f"question {question.id} listed figures it did not write: {missing}")
     results_mod.save(result, run_dir)

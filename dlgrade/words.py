@@ -228,6 +228,17 @@ CATALOG.add({
             "en": "Each row is one check: what it tests, whether it passed, the points, what the grader saw and, when it failed, what to change.",
             "fa": "هر سطر یک بررسی است: چه چیزی را می‌آزماید، قبول شد یا نه، امتیاز، آنچه نمره‌دهنده دید و اگر رد شد، چه چیزی را باید تغییر دهید."},
     },
+    # What a verdict table's "expected" column shows for a property check or an expected boolean
+    # (dlgrade.rubric.grade: the property's name, or repr(True)); ranges are numbers, formatted by the `range` filter.
+    "expected": {
+        "True": {"en": "True", "fa": "بله"},
+        "False": {"en": "False", "fa": "خیر"},
+        "normalised": {"en": "normalised", "fa": "نرمال‌شده"},
+        "metrics_in_unit_interval": {"en": "every score in [0, 1]", "fa": "همهٔ امتیازها در بازهٔ [0، 1]"},
+        "matrix_total": {"en": "matrix total matches the count", "fa": "جمع ماتریس برابر تعداد گزارش‌شده"},
+        "data_source_verified": {"en": "data source verified", "fa": "منشأ داده تأییدشده"},
+        "range_by_data": {"en": "range for the data used", "fa": "بازهٔ مخصوص دادهٔ به‌کاررفته"},
+    },
     "verdict": {
         "timeout": {"en": "Stopped: time limit exceeded (infinite loop or far too slow).", "fa": "متوقف شد: از محدودیت زمان گذشت (حلقهٔ بی‌پایان یا بسیار کند)."},
         "memory": {"en": "Stopped: memory limit exceeded.", "fa": "متوقف شد: از محدودیت حافظه گذشت."},

@@ -260,7 +260,12 @@ class Context:
         self.run_dir.mkdir(parents=True, exist_ok=True)
         return self.run_dir / name
 
-    def figure(self, key: str, file: str) -> Path:
-        """Register figure ``key`` as ``file`` in the results and return the path to draw it at."""
+    def figure(self, key: str, file: str) -> dict[str, Path]:
+        """Register figure ``key`` as ``file`` in the results and return where to draw it in each report
+        language (``{"en": run_dir/"curves.en.png", "fa": ...}``, see :func:`dlgrade.results.figure_file`);
+        draw it with :func:`dlgrade.kit.plots.draw`."""
+        from dlgrade.results import figure_file
+        from dlgrade.words import LANGS
+
         self.result.figures[key] = file
-        return self.figure_path(file)
+        return {lang: self.figure_path(figure_file(file, lang)) for lang in LANGS}

@@ -214,3 +214,52 @@ def latin_digits_outside_verbatim(html: str, *, default_rtl: bool = True, contex
     Same arguments and return value as :func:`latin_outside_ltr`.
     """
     return _scan(html, _LATIN_DIGITS, lambda island, verbatim: verbatim, default_rtl, context)
+
+
+_TAG = re.compile(r"(<!--.*?-->|<[^>]*>)", re.S)
+_ATTR = re.compile(r"""([a-zA-Z_:][-a-zA-Z0-9_:.]*)\s*(?:=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'=<>`]+)))?""")
+
+
+def _isolate_runs(text: str) -> str:
+    """Escaped ``text`` with every Latin run (:data:`LATIN_RUN`) in an LTR island (numbers it ends with stay outside)."""
+    out, last = [], 0
+    for m in LATIN_RUN.finditer(text):
+        latin, tail = trim_latin_run(m.group())
+        out.append(escape(text[last:m.start()]))
+        for island, piece in split_unbalanced(latin):
+            out.append(ltr_html(piece, verbatim=False) if island else escape(piece))
+        out.append(escape(tail))
+        last = m.end()
+    out.append(escape(text[last:]))
+    return "".join(str(p) for p in out)
+
+
+def isolate_latin_html(html: str, *, default_rtl: bool = True) -> str:
+    """``html`` with every Latin word or identifier that sits in right-to-left text outside an LTR island put in
+    one (``<bdi dir="ltr" class="ltr">``), so a Persian page reads right and :func:`latin_outside_ltr` finds
+    nothing. Text in islands, in left-to-right elements and in ``<head>``/``<style>``/``<script>`` is unchanged;
+    so are tags and attributes. Same rules for what is right-to-left as :func:`latin_outside_ltr`.
+    """
+    from html import unescape
+
+    walker = _Walker(default_rtl)
+    pieces = _TAG.split(str(html))
+    for i, piece in enumerate(pieces):
+        if i % 2:  # a tag or a comment: update the state the way the checker does
+            if piece.startswith("<!--") or piece.startswith("<!"):
+                continue
+            body = piece[1:-1].strip()
+            if body.startswith("/"):
+                walker.handle_endtag(body[1:].strip().split()[0].lower() if body[1:].strip() else "")
+                continue
+            name, _, rest = body.rstrip("/").partition(" ")
+            attrs = [(m.group(1).lower(), m.group(2) if m.group(2) is not None else m.group(3) if m.group(3) is not None
+                      else m.group(4)) for m in _ATTR.finditer(rest)]
+            walker.handle_starttag(name.lower(), attrs)
+            if body.endswith("/") and name.lower() not in _VOID:
+                walker.handle_endtag(name.lower())
+            continue
+        island, _verbatim, rtl, skip = walker._state()
+        if piece and rtl and not island and not skip and _LATIN_LETTERS.search(piece):
+            pieces[i] = _isolate_runs(unescape(piece))
+    return "".join(pieces)

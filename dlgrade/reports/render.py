@@ -18,8 +18,9 @@ from markupsafe import Markup
 
 from dlgrade import __version__
 from dlgrade.reports import numbers as nb
-from dlgrade.reports.bidi import ltr_html
+from dlgrade.reports.bidi import isolate_latin_html, ltr_html
 from dlgrade.reports.fonts import persian_face
+from dlgrade.results import figure_file
 from dlgrade.words import CATALOG, LANGS
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -137,20 +138,23 @@ def section_context(s: Section, lang: str) -> dict[str, Any]:
         ctx.update({"result": s.result, "m": s.result.metrics, "t": s.result.tables, "facts": s.result.facts,
                     "grade": s.grade, "cached": s.cached, "structure": f"{s.slug}/section.html.j2",
                     "discussion": f"{s.slug}/discussion.{lang}.html.j2",
-                    "fig": lambda name: (run_dir / s.result.figures[name]).as_uri(), **s.extra})
+                    "fig": lambda name: (run_dir / figure_file(s.result.figures[name], lang)).as_uri(), **s.extra})
     return ctx
 
 
 def render_html(sections: Sequence[Section], profile: str, lang: str) -> str:
     env = environment(lang, sections)
     ran = [s for s in sections if s.grade is not None]
-    return env.get_template("report.html.j2").render(
+    html = env.get_template("report.html.j2").render(
         sections=[section_context(s, lang) for s in sections], profile=profile,
         profile_desc=CATALOG.text(f"profile.{profile}", lang), version=__version__,
         generated=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         earned=sum(s.grade.earned for s in ran), total=sum(s.points for s in sections),
         css=(TEMPLATES / "report.css").as_uri(),
     )
+    # Persian pages: a Latin word the templates left in running text (an identifier, a dataset or library name)
+    # becomes a left-to-right island, as the `prose` filter does for text from Python
+    return isolate_latin_html(html) if lang == "fa" else html
 
 
 def write_pdf(html: str, path: Path, base_url: Path) -> Path:

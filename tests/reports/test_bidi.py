@@ -66,3 +66,18 @@ def test_filters_leave_nothing_for_the_checkers():
     # the checkers do see what the filters fixed
     raw = env.from_string('<p>روش 1-NN با {{ "32/64/128" }}</p>').render()
     assert len(latin_outside_ltr(raw)) == 1 and len(latin_digits_outside_verbatim(raw)) == 1
+
+
+def test_isolate_latin_html_puts_every_latin_run_of_persian_text_in_an_island():
+    from dlgrade.reports.bidi import isolate_latin_html, latin_outside_ltr
+
+    page = ('<html><head><title>GloVe</title><style>p { x: 1 }</style></head><body dir="rtl">'
+            '<p>بردارهای GloVe 6B با gensim &amp; بهینه‌ساز Adam (نرخ ۱۰⁻³) و <code>build_model(hp)</code>.</p>'
+            '<p dir="ltr">English stays as it is</p><img src="a.fa.png" alt="x"></body></html>')
+    assert len(latin_outside_ltr(page)) == 4
+    out = isolate_latin_html(page)
+    assert latin_outside_ltr(out) == []
+    assert '<bdi dir="ltr" class="ltr nowrap">GloVe 6B</bdi>' in out and "&amp;" in out
+    assert '<p dir="ltr">English stays as it is</p>' in out and "<title>GloVe</title>" in out
+    assert '<code>build_model(hp)</code>' in out and '<img src="a.fa.png" alt="x">' in out
+    assert isolate_latin_html(out) == out  # islands are not wrapped again

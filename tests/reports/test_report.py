@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import unicodedata
@@ -113,3 +114,44 @@ def test_a_task_that_cannot_run_gets_a_section_and_the_rest_is_reported(tmp_path
     assert "hw14.q4 could not run" in capsys.readouterr().err
     text = pdf_text(tmp_path / "out" / "report-en.pdf")
     assert "could not run" in text and "fashion-mnist" in text and "Batch normalization" in text
+
+
+def test_persian_report_has_no_latin_outside_ltr_islands_and_no_e_notation(pdfs):
+    from dlgrade.reports.bidi import latin_outside_ltr
+    from dlgrade.reports.pdfcheck import find_e_notation
+
+    html = (pdfs["fa"].parent / "report-fa.html").read_text(encoding="utf-8")
+    assert latin_outside_ltr(html) == []
+    body = re.sub(r"<(style|head)\b.*?</\1>", "", html, flags=re.S)
+    assert find_e_notation(re.sub(r"<[^>]+>", " ", body)) == []
+    assert find_e_notation(pdf_text(pdfs["fa"])) == []
+
+
+def test_persian_report_words_are_persian(pdfs):
+    html = (pdfs["fa"].parent / "report-fa.html").read_text(encoding="utf-8")
+    for english in (">True<", ">normalised<", ">COMPLETED<", "CIFAR-10 stand-in for DermaMNIST", "abovethe", "belowthe"):
+        assert english not in html, english
+    assert ">نرمال‌شده<" in html
+
+
+def test_each_report_shows_its_own_language_figures(pdfs):
+    for lang, other in (("fa", "en"), ("en", "fa")):
+        html = (pdfs[lang].parent / f"report-{lang}.html").read_text(encoding="utf-8")
+        images = re.findall(r'<img src="file://[^"]+/([^/"]+)"', html)
+        assert len(images) >= 15 and all(name.endswith(f".{lang}.png") for name in images), images
+
+
+def test_persian_pdf_digits_are_persian_code_points_and_glyphs(pdfs):
+    from dlgrade.reports.fonts import persian_face
+    from dlgrade.reports.pdfcheck import digit_glyphs, wrong_digit_glyphs
+
+    text = pdf_text(pdfs["fa"])
+    persian_lines = [line for line in text.splitlines() if re.search("[\u0600-\u06ff]{3}", line)]
+    assert persian_lines and sum(bool(PERSIAN_DIGITS & set(line)) for line in persian_lines) >= 50
+    assert not set("٠١٢٣٤٥٦٧٨٩") & set(text)  # Arabic-Indic digits, not Persian
+    glyphs = digit_glyphs(pdfs["fa"].read_bytes())
+    assert set("۴۵۶۷") <= set(glyphs) and wrong_digit_glyphs(glyphs) == []
+    prefix = "Vazirmatn-NL" if not persian_face().fallback else "NotoSansArabic"
+    for ch in "۴۵۶۷":  # the Persian forms (U+06F4..06F7), not the Arabic-Indic ones, whatever font draws them
+        assert all(glyph == f"uni{ord(ch):04X}" for _, glyph in glyphs[ch]), (ch, glyphs[ch])
+        assert any(font.startswith(prefix) for font, _ in glyphs[ch]), (ch, glyphs[ch])

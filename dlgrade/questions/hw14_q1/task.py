@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
+from dlgrade.kit import plots
 from dlgrade.kit.question import Question, Step, TrainStep
 from dlgrade.kit.runner import StepFailed, expect_output
 
@@ -114,10 +115,10 @@ def pca_maps(ctx, got) -> None:
         if name == CALF_MAP:  # the calf analogy's point and gensim's answer to it
             cow, young, old, _ = CALF
             top1 = kv.most_similar(positive=[cow, young], negative=[old], topn=ctx.config.topn)[0][0]
-            extra = {f"{cow} \u2212 {old} + {young}": kv[cow] - kv[old] + kv[young], f"{top1} (top-1)": kv[top1]}
+            extra = {f"{cow} \u2212 {old} + {young}": kv[cow] - kv[old] + kv[young], top1: kv[top1]}
         points, stars, explained = evaluate.pca_projection(np.array([kv[w] for w in words], dtype=np.float64), extra)
-        figures.pca_map(dict(zip(words, points)), spec["groups"], spec["arrows"], stars, explained, WORDS["map"][name]["en"],
-                        ctx.figure(f"pca_{name}", f"pca_{name}.png"))
+        plots.draw(ctx.figure(f"pca_{name}", f"pca_{name}.png"), figures.pca_map, dict(zip(words, points)), spec["groups"],
+                   spec["arrows"], stars, explained, name, answer=top1 if extra else None)
         info = r.facts.setdefault("maps", {})[name] = evaluate.map_geometry(kv, spec["groups"], spec["arrows"], explained)
         r.metrics.update({f"pca.{name}.explained_variance_2d": info["explained_variance_2d"], f"pca.{name}.separation_1nn": info["separation_1nn"],
                           **{f"pca.{name}.parallelism_{k}": v for k, v in info["parallelism"].items()}})
@@ -148,8 +149,7 @@ def gender(ctx, got) -> None:
     direction, explained = evaluate.gender_direction(kv, GENDER_PAIRS)
     he_she = evaluate.unit(kv["she"] - kv["he"])
     proj = {o: float(evaluate.unit(kv[o]) @ direction) for o in OCCUPATIONS}
-    figures.projection_plot(proj, ctx.figure("gender_projection", "gender_projection.png"),
-                            f"Occupations projected on the gender direction (PCA of {len(GENDER_PAIRS)} she/he pairs)")
+    plots.draw(ctx.figure("gender_projection", "gender_projection.png"), figures.projection_plot, proj, len(GENDER_PAIRS))
     ranked = sorted(proj.items(), key=lambda kv_: -kv_[1])
     r.add_table("gender_projection", ["occupation", "projection", "projection_she_he"],
                 [[o, round(v, 4), round(float(evaluate.unit(kv[o]) @ he_she), 4)] for o, v in ranked])

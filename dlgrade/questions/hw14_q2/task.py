@@ -7,6 +7,7 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
+from dlgrade.kit import plots
 from dlgrade.kit.question import Question, Step, TrainStep, Witness
 
 from . import data, evaluate, figures, train
@@ -99,10 +100,10 @@ def compare(ctx, got) -> None:
 
 def draw(ctx, got) -> None:
     d = got["data"]
-    figures.curves({s: got[f"evaluate_{s}"]["history"] for s in STRATEGIES}, ctx.figure("curves", "curves.png"))
+    plots.draw(ctx.figure("curves", "curves.png"), figures.curves, {s: got[f"evaluate_{s}"]["history"] for s in STRATEGIES})
     maps = evaluate.tsne_maps({s: got[f"evaluate_{s}"]["embeddings"] for s in STRATEGIES}, d["y_train"], d["y_test"],
                               ctx.config.tsne_points, ctx.seeds.rng("tsne_points"), ctx.seeds["tsne"])
-    figures.tsne(maps, ctx.figure("tsne", "tsne.png"))
+    plots.draw(ctx.figure("tsne", "tsne.png"), figures.tsne, maps)
 
 
 def _train_step(s: str) -> TrainStep:

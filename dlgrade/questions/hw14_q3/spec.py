@@ -128,6 +128,10 @@ WORDS = {
         "dog": {"en": "dog", "fa": "سگ"},
         "truck": {"en": "truck", "fa": "کامیون"},
     },
+    "data": {  # facts.data.source -> the data's name
+        "standin": {"en": "CIFAR-10 stand-in for DermaMNIST", "fa": "جانشین DermaMNIST ساخته‌شده از CIFAR-10"},
+        "dermamnist": {"en": "DermaMNIST (MedMNIST v2)", "fa": "DermaMNIST (از MedMNIST v2)"},
+    },
     "caption": {
         "class_counts": {"en": "Classes and images per split", "fa": "کلاس‌ها و تعداد تصاویر هر بخش"},
         "class_counts_standin": {"en": "Classes and images per split (stand-in)", "fa": "کلاس‌ها و تعداد تصاویر هر بخش (دادهٔ جانشین)"},

@@ -39,7 +39,7 @@ def prepare_data(ctx, got) -> dict:
     ctx.result.facts.update({
         "data": info, "reference": REFERENCE, "classes": list(CLASSES), "malignant": list(MALIGNANT), "majority_class": CLASSES[majority],
         "seeds": seeds, "first_seed": seeds[0], "several_seeds": len(seeds) > 1, "eval_shrunk": info.get("eval_shrink", 1.0) < 1.0,
-        "reduced_profile": ctx.profile != "full", "tag": "CIFAR-10 STAND-IN, not DermaMNIST" if info["standin"] else "DermaMNIST",
+        "reduced_profile": ctx.profile != "full",
         "model": {"name": "ResNet v1, depth 14", "stages": list(STAGE_FILTERS), "blocks_per_stage": BLOCKS_PER_STAGE},
     })
     return arrays
@@ -134,7 +134,7 @@ def compare_remedies(ctx, got) -> dict:
 def draw_figures(ctx, got) -> None:
     f = ctx.result.facts
     figures.draw(ctx, got["evaluate_baseline"]["scores"][0], {v: got[f"evaluate_{v}"]["confusion"] for v in VARIANTS},
-                 got["compare_remedies"]["best"], got["compare_remedies"]["rows"], f["history"], f["first_seed"], f["tag"])
+                 got["compare_remedies"]["best"], got["compare_remedies"]["rows"], f["history"], f["first_seed"], f["data"]["source"])
 
 
 _SPLITS_IN = ("data.x_train", "data.y_train", "data.x_val", "data.x_test")

@@ -96,9 +96,10 @@ def evaluate_retrain(ctx, got) -> dict:
 
 
 def figures(ctx, got) -> None:
-    plots.learning_curves({"baseline": got["baseline"]["history"], "best (retrained)": got["retrain"]["history"]},
-                          ctx.figure("learning_curves", "learning_curves.png"),
-                          title="Fashion-MNIST: baseline vs tuned dense net")
+    plots.draw(ctx.figure("learning_curves", "learning_curves.png"), plots.learning_curves,
+               {"baseline": got["baseline"]["history"], "tuned_retrained": got["retrain"]["history"]}, labels=WORDS["value"],
+               title={"en": "Fashion-MNIST: baseline vs tuned dense net",
+                      "fa": "Fashion-MNIST: مدل پایه در برابر شبکهٔ چگال تنظیم‌شده"})
 
 
 def describe_setup(ctx, got) -> None:
