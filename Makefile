@@ -21,7 +21,7 @@ setup: system-deps fonts $(STAMP)
 system-deps:
 	@scripts/install-system-deps.sh
 
-# The Persian face (Vazirmatn, from npm, into dlgrade/reports/fonts/); without npm the PDFs fall back to Noto Sans Arabic.
+# The Persian face (Vazirmatn, from npm, into dlgrade/typeset/fonts/); without npm the PDFs fall back to Noto Sans Arabic.
 fonts:
 	@scripts/fetch-fonts.sh
 

@@ -34,7 +34,7 @@ from dlgrade.results import TaskResult
 LIBRARIES = ("numpy", "tensorflow", "keras", "keras-tuner", "scikit-learn", "gensim", "matplotlib", "jinja2", "weasyprint")
 KIT_DIR = Path(__file__).resolve().parent / "kit"
 # The figures' text is set by these (fonts, Persian digits): a change redraws the figures.
-FIGURE_TEXT_MODULES = tuple(Path(__file__).resolve().parent / "reports" / f for f in ("figure_text.py", "numbers.py"))
+FIGURE_TEXT_MODULES = tuple(Path(__file__).resolve().parent / "typeset" / f for f in ("figure_text.py", "numbers.py"))
 
 
 def library_versions() -> dict[str, str]:

@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Fetches the Persian text face for the reports: Vazirmatn (OFL, by Saber Rastikerdar) from its author's npm
-# package, pinned and checked by sha256, into dlgrade/reports/fonts/vazirmatn/ (git ignores it). Only the "Non-Latin"
+# package, pinned and checked by sha256, into dlgrade/typeset/fonts/vazirmatn/ (git ignores it). Only the "Non-Latin"
 # cut is kept, so Latin letters and digits fall through to Noto Sans as the report's CSS asks.
 # Without npm (or the registry), it says so and exits 0: the reports then use Noto Sans Arabic
 # (Debian fonts-noto-core), and each PDF's appendix names the face it was set in.
 set -euo pipefail
 VERSION=33.0.3
-DEST="$(cd "$(dirname "$0")/.." && pwd)/dlgrade/reports/fonts/vazirmatn"
+DEST="$(cd "$(dirname "$0")/.." && pwd)/dlgrade/typeset/fonts/vazirmatn"
 declare -A FILES=(
   [misc/Non-Latin/fonts/ttf/Vazirmatn-NL-Regular.ttf]=c7f1168c90983caeb8a532bcace1031ec8ec2859ad1c16c033dbbf54c43e2998
   [misc/Non-Latin/fonts/ttf/Vazirmatn-NL-Bold.ttf]=c14881a22c7ea8a4c0ad8477642c1155f141db5e386beed7e0adee46cf0f3e8c

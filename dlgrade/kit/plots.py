@@ -2,7 +2,7 @@
 
 Every figure is drawn by one function that takes the language (``lang``: "en" or "fa") and returns the
 matplotlib figure; :func:`draw` calls it once per language with that language's fonts (the Persian face,
-shaped right to left, see :mod:`dlgrade.reports.figure_text`), localises the tick labels (Persian digits)
+shaped right to left, see :mod:`dlgrade.typeset.figure_text`), localises the tick labels (Persian digits)
 and writes ``<name>.<lang>.png``. The one place that sets how large figures and their text are is here:
 figures are at most :data:`PRINT_WIDTH_IN` x :data:`PRINT_HEIGHT_IN` inches, the size the report prints
 them at (the CSS gives the images :data:`DPI` dots per inch), and no text is smaller than
@@ -30,8 +30,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from matplotlib.ticker import ScalarFormatter  # noqa: E402
 
-from dlgrade.reports import figure_text  # noqa: E402
-from dlgrade.reports.numbers import fmt_number  # noqa: E402
+from dlgrade.typeset import figure_text  # noqa: E402
+from dlgrade.typeset.numbers import fmt_number  # noqa: E402
 
 DPI = 150
 PRINT_WIDTH_IN = 6.5   # the A4 report's text width is 176 mm = 6.93 in (report.css)

@@ -43,7 +43,7 @@ def problems(task, lang: str) -> tuple[list[dict], dict[str, int]]:
 
 def render_html(grade, lang: str, titles: Mapping[str, Mapping[str, str]]) -> str:
     """The feedback page for ``grade`` in ``lang``; ``titles`` maps a question id to its titles."""
-    from dlgrade.reports.numbers import to_fa_digits
+    from dlgrade.typeset.numbers import to_fa_digits
     from dlgrade.reports.render import TEMPLATES, environment
 
     env = environment(lang)

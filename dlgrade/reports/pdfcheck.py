@@ -108,7 +108,7 @@ def digit_glyphs(pdf: bytes | str | Path, chars: str = PERSIAN_DIGITS,
         pdf: the PDF (bytes or a path).
         chars: the characters to look up (default: the Persian digits).
         font_files: font files the PDF may embed that fontconfig does not know (e.g. Vazirmatn from
-            ``dlgrade/fonts``); the Persian face of :mod:`dlgrade.reports.fonts` is always added.
+            ``dlgrade/fonts``); the Persian face of :mod:`dlgrade.typeset.fonts` is always added.
 
     Returns:
         ``{"۶": {("Vazirmatn-NL-Regular", "uni06F6")}, ...}``; a character the PDF does not draw is absent.
@@ -123,7 +123,7 @@ def digit_glyphs(pdf: bytes | str | Path, chars: str = PERSIAN_DIGITS,
     from pdfminer.pdfparser import PDFParser
     from pdfminer.pdftypes import resolve1
 
-    from dlgrade.reports.fonts import persian_face
+    from dlgrade.typeset.fonts import persian_face
 
     extra = list(font_files)
     try:

@@ -17,9 +17,9 @@ import jinja2
 from markupsafe import Markup
 
 from dlgrade import __version__
-from dlgrade.reports import numbers as nb
-from dlgrade.reports.bidi import isolate_latin_html, ltr_html
-from dlgrade.reports.fonts import persian_face
+from dlgrade.typeset import numbers as nb
+from dlgrade.typeset.bidi import isolate_latin_html, ltr_html
+from dlgrade.typeset.fonts import persian_face
 from dlgrade.results import figure_file
 from dlgrade.words import CATALOG, LANGS
 
@@ -53,7 +53,7 @@ class Section:
 
 
 def filters(lang: str) -> dict[str, Callable[..., Any]]:
-    """The templates' filters for ``lang``; each returns ``Markup`` (see :mod:`dlgrade.reports.numbers`).
+    """The templates' filters for ``lang``; each returns ``Markup`` (see :mod:`dlgrade.typeset.numbers`).
 
     Numbers: ``num(digits=3, sig=None, notation="auto", signed=False)``, ``cell(digits=4)``, ``sci(sig=3)``,
     ``exact`` (the digits it was given: 1e-05 → 10⁻⁵), ``pct(digits=1)`` (a fraction as %), ``pp(digits=1)``

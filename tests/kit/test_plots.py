@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from dlgrade.kit import plots
-from dlgrade.reports.bidi import LRI, PDI
+from dlgrade.typeset.bidi import LRI, PDI
 from dlgrade.results import figure_file, missing_figures, TaskResult
 
 HISTORY = {"accuracy": [0.1, 0.2, 0.3], "val_accuracy": [0.1, 0.15, 0.2], "loss": [2.0, 1.5, 1.2], "val_loss": [2.1, 1.8, 1.7]}

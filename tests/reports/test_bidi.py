@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dlgrade.reports.bidi import (LRI, PDI, isolate_text, latin_digits_outside_verbatim, latin_outside_ltr, ltr_html,
+from dlgrade.typeset.bidi import (LRI, PDI, isolate_text, latin_digits_outside_verbatim, latin_outside_ltr, ltr_html,
                                   split_unbalanced)
 from dlgrade.reports.render import environment
 
@@ -69,7 +69,7 @@ def test_filters_leave_nothing_for_the_checkers():
 
 
 def test_isolate_latin_html_puts_every_latin_run_of_persian_text_in_an_island():
-    from dlgrade.reports.bidi import isolate_latin_html, latin_outside_ltr
+    from dlgrade.typeset.bidi import isolate_latin_html, latin_outside_ltr
 
     page = ('<html><head><title>GloVe</title><style>p { x: 1 }</style></head><body dir="rtl">'
             '<p>بردارهای GloVe 6B با gensim &amp; بهینه‌ساز Adam (نرخ ۱۰⁻³) و <code>build_model(hp)</code>.</p>'

@@ -7,10 +7,10 @@ import io
 import matplotlib.pyplot as plt
 import pytest
 
-from dlgrade.reports.bidi import LRI, PDI
-from dlgrade.reports.figure_text import (figure_text, label, legend, localise_axes, register_persian_font,
+from dlgrade.typeset.bidi import LRI, PDI
+from dlgrade.typeset.figure_text import (figure_text, label, legend, localise_axes, register_persian_font,
                                          tick_formatter)
-from dlgrade.reports.fonts import persian_face
+from dlgrade.typeset.fonts import persian_face
 from dlgrade.reports.pdfcheck import visual_lines
 
 

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from markupsafe import Markup
 
-from dlgrade.reports.bidi import LRI, PDI
-from dlgrade.reports.numbers import (fmt_cell, fmt_duration, fmt_exact, fmt_list, fmt_number, fmt_pct, fmt_points,
+from dlgrade.typeset.bidi import LRI, PDI
+from dlgrade.typeset.numbers import (fmt_cell, fmt_duration, fmt_exact, fmt_list, fmt_number, fmt_pct, fmt_points,
                                      fmt_pp, fmt_range, fmt_sci, fmt_seconds, fmt_version, localise_text, to_fa_digits)
 from dlgrade.reports.pdfcheck import find_e_notation
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from dlgrade.reports.fonts import VAZIRMATN_DIR, persian_face
+from dlgrade.typeset.fonts import VAZIRMATN_DIR, persian_face
 from dlgrade.reports.pdfcheck import (ARABIC_INDIC_DIGITS, digit_glyphs, find_e_notation, pdf_text, visual_lines,
                                       wrong_digit_glyphs)
 from dlgrade.reports.render import TEMPLATES

@@ -11,7 +11,7 @@ import pytest
 
 from dlgrade.pipeline import Ran, grade_outcome, sections
 from dlgrade.questions import all_questions
-from dlgrade.reports.numbers import fmt_number, fmt_seconds, to_fa_digits
+from dlgrade.typeset.numbers import fmt_number, fmt_seconds, to_fa_digits
 from dlgrade.reports.pdfcheck import visual_lines
 from dlgrade.reports.render import write_reports
 
@@ -117,7 +117,7 @@ def test_a_task_that_cannot_run_gets_a_section_and_the_rest_is_reported(tmp_path
 
 
 def test_persian_report_has_no_latin_outside_ltr_islands_and_no_e_notation(pdfs):
-    from dlgrade.reports.bidi import latin_outside_ltr
+    from dlgrade.typeset.bidi import latin_outside_ltr
     from dlgrade.reports.pdfcheck import find_e_notation
 
     html = (pdfs["fa"].parent / "report-fa.html").read_text(encoding="utf-8")
@@ -142,7 +142,7 @@ def test_each_report_shows_its_own_language_figures(pdfs):
 
 
 def test_persian_pdf_digits_are_persian_code_points_and_glyphs(pdfs):
-    from dlgrade.reports.fonts import persian_face
+    from dlgrade.typeset.fonts import persian_face
     from dlgrade.reports.pdfcheck import digit_glyphs, wrong_digit_glyphs
 
     text = pdf_text(pdfs["fa"])

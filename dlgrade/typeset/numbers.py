@@ -24,7 +24,7 @@ from typing import Any, Iterable
 
 from markupsafe import Markup, escape
 
-from dlgrade.reports.bidi import LATIN_RUN, isolate_text, ltr_html, split_unbalanced, trim_latin_run
+from dlgrade.typeset.bidi import LATIN_RUN, isolate_text, ltr_html, split_unbalanced, trim_latin_run
 
 LANGS = ("fa", "en")
 MINUS = "\u2212"

@@ -29,8 +29,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib import font_manager, ft2font  # noqa: E402
 from matplotlib.ticker import FuncFormatter  # noqa: E402
 
-from dlgrade.reports.fonts import persian_face  # noqa: E402
-from dlgrade.reports.numbers import fmt_number, localise_text  # noqa: E402
+from dlgrade.typeset.fonts import persian_face  # noqa: E402
+from dlgrade.typeset.numbers import fmt_number, localise_text  # noqa: E402
 
 LATIN_FAMILIES = ["Noto Sans", "DejaVu Sans"]
 
@@ -51,7 +51,7 @@ def register_persian_font() -> str:
 
     Raises:
         RuntimeError: matplotlib cannot shape Persian (no libraqm).
-        FileNotFoundError: no Persian face is installed (see :func:`dlgrade.reports.fonts.persian_face`).
+        FileNotFoundError: no Persian face is installed (see :func:`dlgrade.typeset.fonts.persian_face`).
     """
     _require_raqm()
     face = persian_face()

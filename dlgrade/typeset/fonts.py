@@ -1,7 +1,7 @@
 """The Persian typeface of the reports: which one is installed, where its files are, how to name it.
 
 ``make setup`` runs ``scripts/fetch-fonts.sh``, which puts Vazirmatn (the "Non-Latin" cut: Persian letters
-and digits, no Latin) from its author's npm package into ``dlgrade/reports/fonts/vazirmatn/`` (git ignores it).
+and digits, no Latin) from its author's npm package into ``dlgrade/typeset/fonts/vazirmatn/`` (git ignores it).
 ``templates/report.css`` loads it with ``@font-face`` and lists Noto Sans (Latin) and then Noto Sans
 Arabic (Debian fonts-noto-core) after it, so without the download WeasyPrint falls back to Noto Sans
 Arabic. Both draw ۴۵۶۷ in their Persian forms when the page says ``lang="fa"``; Noto Naskh Arabic does not
