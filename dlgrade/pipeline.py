@@ -102,7 +102,15 @@ def ship_measured(question: Question, run_dir: Path) -> Path:
     target = question.measured_path(str(result.provenance.get("profile")))
     target.parent.mkdir(parents=True, exist_ok=True)
     results_mod.write_json_atomic(target, kept.to_dict())
+    target.chmod(0o644)  # package data, readable by everyone (the atomic write makes 0600 files)
     return target
+
+
+def _dotted(tree, key: str | None):
+    """``tree["a"]["b"]`` for ``key="a.b"`` when it is a number; else None."""
+    for part in (key.split(".") if key else [None]):
+        tree = tree.get(part) if isinstance(tree, dict) and part is not None else None
+    return tree if isinstance(tree, (int, float)) and not isinstance(tree, bool) else None
 
 
 def side_by_side(question: Question, result, profile: str) -> dict | None:
@@ -112,7 +120,7 @@ def side_by_side(question: Question, result, profile: str) -> dict | None:
         return None
     full = measured(question, "full") if profile != "full" else None
     ref = result.facts.get("reference") or {}
-    rows = [[metric, result.metrics.get(metric), full.metrics.get(metric) if full else None, ref.get(key) if key else None]
+    rows = [[metric, result.metrics.get(metric), full.metrics.get(metric) if full else None, _dotted(ref, key)]
             for metric, key in question.headline]
     prov = None
     if full:

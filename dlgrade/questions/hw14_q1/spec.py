@@ -262,3 +262,8 @@ WORDS = {
         "science_arts": {"en": "Science vs arts, male vs female terms (WEAT 8)", "fa": "علم در برابر هنر، واژه‌های مردانه در برابر زنانه (WEAT ۸)"},
     },
 }
+
+
+# The numbers the report shows side by side (this run, the shipped full run, the reference report): metric, REFERENCE key
+# (a dotted path into the reference's nested numbers).
+HEADLINE = (("vectors.count", None), ("similar.iran.tehran_cosine", "similar.iran.tehran"), ("similar.mother.daughter_cosine", "similar.mother.daughter"), ("distance.john.near", "distances.john.near"), ("distance.john.far", "distances.john.far"), ("weat.career_family.effect_size", "weat.career_family.d"), ("weat.math_arts.effect_size", "weat.math_arts.d"), ("weat.science_arts.effect_size", "weat.science_arts.d"))

@@ -13,6 +13,7 @@ from dlgrade.kit.question import Question, Step, TrainStep
 from dlgrade.kit.runner import StepFailed, expect_output
 
 from . import evaluate, figures, reference, train
+from .spec import HEADLINE
 from .spec import (ANALOGIES, CALF, CALF_MAP, CONFIGS, DISTANCE_TRIPLES, EXTREMES, GENDER_PAIRS, MAPS, NEIGHBOUR_RANKS,
                    OCCUPATIONS, PROJECTED, REFERENCE, REFERENCE_DIM, REFERENCE_NAME, SEED_OFFSETS, SIGNIFICANCE,
                    SIMILAR_WORDS, VECTORS, WEAT_TESTS, WORDS, all_words)
@@ -192,4 +193,5 @@ QUESTION = Question(
     words=WORDS,
     unchecked={"analogy": "it takes a gensim KeyedVectors, which cannot cross the sandbox boundary as data; the analogies "
                           "step runs it on the real vectors and the rubric grades its answers"},
+    headline=HEADLINE,
 )

@@ -49,3 +49,8 @@ WORDS = {
         "keras_layer_norm": {"en": "Keras LayerNormalization", "fa": "LayerNormalization کراس"},
     },
 }
+
+
+# The numbers the report shows side by side (this run, the shipped full run, the reference report): metric, REFERENCE key
+# (a dotted path into the reference's nested numbers).
+HEADLINE = (("bn.max_abs_column_std_error", None), ("bn.max_abs_diff_keras", None), ("ln.max_abs_diff_keras", None), ("bn_ln.max_abs_difference", None))

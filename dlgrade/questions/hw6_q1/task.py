@@ -10,6 +10,7 @@ from dlgrade.kit.question import Question, Step, TrainStep
 from dlgrade.kit.runner import expect_output
 
 from . import evaluate, train
+from .spec import HEADLINE
 from .spec import CONFIGS, EPSILON, SEED_OFFSETS, WORDS
 
 
@@ -77,4 +78,5 @@ QUESTION = Question(
     package=__package__,
     folder=Path(__file__).parent,
     words=WORDS,
+    headline=HEADLINE,
 )

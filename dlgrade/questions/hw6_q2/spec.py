@@ -92,3 +92,8 @@ WORDS = {
         "theory": {"en": "Theory", "fa": "مبانی نظری"},
     },
 }
+
+
+# The numbers the report shows side by side (this run, the shipped full run, the reference report): metric, REFERENCE key
+# (a dotted path into the reference's nested numbers).
+HEADLINE = (("base.params", "base"), ("large.params", "large"))

@@ -11,6 +11,7 @@ from dlgrade.kit.question import Question, Step, TrainStep
 from dlgrade.kit.runner import StepFailed, expect_output
 
 from . import evaluate, train
+from .spec import HEADLINE
 from .spec import BERT_SIZES, COMPONENTS, CONFIGS, FORMULA, REFERENCE, SEED_OFFSETS, WORDS
 
 
@@ -125,4 +126,5 @@ QUESTION = Question(
     words=WORDS,
     unchecked={"build_bert_encoder": "checked through the run: the rubric compares the built encoders' parameters, per "
                                      "component, with the closed form"},
+    headline=HEADLINE,
 )
