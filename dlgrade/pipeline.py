@@ -235,14 +235,14 @@ def grading_options(profile: str = "smoke", seed: int = 0, questions=None, out: 
 
 def grade_students(batch: Path, out: Path, questions=None, options=None, jobs: int | None = None,
                    langs: Sequence[str] = ("fa", "en"), log: Callable[[str], None] = print, executor=None,
-                   job_fn=None):
+                   job_fn=None, job_kwargs=None):
     """Grade every student folder under ``batch`` into ``out`` (gradebook, per-student files): one job per
     student x question on ``executor`` (default: a local pool of ``jobs`` processes); the feedback PDFs are
     rendered here, from the grade records the jobs return."""
     from dlgrade.autograde.batch import grade_batch
 
     return grade_batch(batch, out, lambda g, target: write_student_outputs(g, target, langs), questions, options, jobs,
-                       log, executor=executor, job_fn=job_fn)
+                       log, executor=executor, job_fn=job_fn, job_kwargs=job_kwargs)
 
 
 def grade_one_student(submission: Path, out: Path, questions=None, options=None, langs: Sequence[str] = ("fa", "en")):

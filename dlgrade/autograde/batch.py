@@ -117,7 +117,8 @@ def write_gradebook(grades: Sequence[SubmissionGrade], path: Path) -> Path:
 
 def grade_batch(root: Path, out: Path, write_outputs: Callable[[SubmissionGrade, Path], None], tasks: Sequence | None = None,
                 options: Options | None = None, jobs: int | None = None, log: Callable[[str], None] = print,
-                executor: Executor | None = None, job_fn: Callable[..., dict] | None = None) -> BatchOutcome:
+                executor: Executor | None = None, job_fn: Callable[..., dict] | None = None,
+                job_kwargs: dict | None = None) -> BatchOutcome:
     """Grade every student folder under ``root``: one job per student x question through ``executor``.
 
     The client stages each folder (:func:`dlgrade.autograde.staging.stage`: size caps, no links) and sends the
@@ -135,6 +136,7 @@ def grade_batch(root: Path, out: Path, write_outputs: Callable[[SubmissionGrade,
         log: where messages go.
         executor: where jobs run (default: a local pool of ``jobs`` processes, closed here).
         job_fn: the function each job runs (default :func:`dlgrade.autograde.worker_jobs.grade_question_job`).
+        job_kwargs: extra keyword arguments of ``job_fn`` (tests: which worker to crash).
     """
     from dlgrade.autograde.executors import LocalExecutor
     from dlgrade.autograde.resume import DoneStore
@@ -189,7 +191,8 @@ def grade_batch(root: Path, out: Path, write_outputs: Callable[[SubmissionGrade,
                 continue
             job_list.append(Job(f"{d.name}:{q.id}", job_fn, {
                 "student": d.name, "files": p.staged.files, "skipped": p.staged.skipped, "task_ids": task_ids,
-                "question_id": q.id, "options": options_for(options, q.id), "courses": courses}, fingerprint=fp))
+                "question_id": q.id, "options": options_for(options, q.id), "courses": courses, **(job_kwargs or {})},
+                fingerprint=fp))
     reused = sum(len(p.records) for p in plan.values())
     owned = executor is None
     if owned:
