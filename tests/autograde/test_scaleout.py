@@ -260,3 +260,30 @@ def test_cli_executor_options_on_every_command(capsys):
         with pytest.raises(SystemExit):
             parser.parse_args([*argv, "--scheduler", "tcp://h:1", "--cluster", "local:2"])
     assert "not allowed with argument" in capsys.readouterr().err
+
+
+def test_keras_tuner_distributed_search_with_a_chief_and_one_worker_on_loopback(tmp_path):
+    """keras-tuner's distributed mode (the oracle served by the chief over gRPC) at smoke size on CPU: the way
+    full hw6.q4 / hw14.q4 searches spread over GPU workers (README, Scale-out)."""
+    pytest.importorskip("grpc")
+    from test_executors import _free_port
+
+    port = str(_free_port())
+    script = str(HERE / "kt_distributed_search.py")
+    base = {**ENV, "KERASTUNER_ORACLE_IP": "127.0.0.1", "KERASTUNER_ORACLE_PORT": port}
+    procs = {}
+    try:
+        for role in ("chief", "tuner0"):
+            procs[role] = subprocess.Popen([sys.executable, script, str(tmp_path / role)], env={**base, "KERASTUNER_TUNER_ID": role},
+                                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                                           start_new_session=True, preexec_fn=_die_with_parent)
+        outs = {role: p.communicate(timeout=120)[0] for role, p in procs.items()}
+    finally:
+        for p in procs.values():
+            if p.poll() is None:
+                os.killpg(p.pid, signal.SIGKILL)
+                p.wait()
+    assert procs["tuner0"].returncode == 0, outs["tuner0"][-2000:]
+    assert procs["chief"].returncode == 0, outs["chief"][-2000:]
+    assert "chief: 3 trials" in outs["chief"] and "tuner0: done" in outs["tuner0"]
+    assert list((tmp_path / "tuner0" / "tiny").glob("trial_*")), "the worker ran the trials"
