@@ -194,13 +194,14 @@ def cmd_grade_students(args) -> int:
         folders = student_dirs(args.batch)[0] if args.batch else [args.submission]
         held = {t.id for d in folders for t in submitted_tasks(d)}
         tasks = [q for q in all_questions() if q.id in held]
-    options = _grading_options(args, tasks)
-    if args.batch:
+    if args.batch:  # the executor first: a wrong --scheduler or --cluster fails before any reference run
         with _executor(args, "student x question jobs", one_thread=False) as executor:
             _describe_workers(executor)
+            options = _grading_options(args, tasks)
             outcome = grade_students(args.batch, out, tasks, options, args.jobs, langs, executor=executor)
         print(f"gradebook: {outcome.gradebook}  ({len(outcome.grades)} students, {outcome.elapsed_s:.1f} s)")
         return 0
+    options = _grading_options(args, tasks)
     g, target = grade_one_student(args.submission, out, tasks, options, langs)
     print(format_submission(g))
     print(f"wrote {target}")

@@ -287,3 +287,30 @@ def test_keras_tuner_distributed_search_with_a_chief_and_one_worker_on_loopback(
     assert procs["chief"].returncode == 0, outs["chief"][-2000:]
     assert "chief: 3 trials" in outs["chief"] and "tuner0: done" in outs["tuner0"]
     assert list((tmp_path / "tuner0" / "tiny").glob("trial_*")), "the worker ran the trials"
+
+
+def test_cli_slurm_and_scheduler_environment_fail_before_any_grading(tmp_path, monkeypatch, capsys):
+    """``--cluster slurm:N`` and ``$DASK_SCHEDULER_ADDRESS`` reach make_executor from the command line (the SLURM
+    cluster itself is tested with a stand-in SLURMCluster in test_executors.py: configuration path only)."""
+    import builtins
+
+    from dlgrade.cli import main
+    from test_executors import _free_port
+
+    subs = _subset(tmp_path / "subs", ("results_ok",))
+    real_import = builtins.__import__
+
+    def no_jobqueue(name, *a, **kw):
+        if name.startswith("dask_jobqueue"):
+            raise ImportError(name)
+        return real_import(name, *a, **kw)
+
+    monkeypatch.setattr(builtins, "__import__", no_jobqueue)
+    assert main(["grade", "--batch", str(subs), "--out", str(tmp_path / "o1"), "--cluster", "slurm:2"]) == 2
+    assert "pip install 'dlgrade[slurm]'" in capsys.readouterr().err
+    monkeypatch.setattr(builtins, "__import__", real_import)
+    monkeypatch.setenv("DASK_SCHEDULER_ADDRESS", f"tcp://127.0.0.1:{_free_port()}")
+    assert main(["report", "--tasks", "hw6.q1", "--profile", "smoke", "--out", str(tmp_path / "o2")]) == 2
+    err = capsys.readouterr().err
+    assert "could not reach the Dask scheduler" in err and "DASK_SCHEDULER_ADDRESS" in err
+    assert not (tmp_path / "o1" / "gradebook.csv").exists() and not (tmp_path / "o2").exists()
