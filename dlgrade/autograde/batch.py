@@ -1,4 +1,10 @@
-"""Grade a folder of student submissions into a gradebook; each student's files are written by a callback.
+"""Grade a folder of student submissions into a gradebook: one executor job per student x question.
+
+The client stages each student's folder (regular files only, size caps), sends the bytes with the question id
+and the options to a worker (:func:`dlgrade.autograde.worker_jobs.grade_question_job`) and gets the grade record
+back; it writes each student's files through a callback once all their questions are in, keeps every finished
+student x question in a resume store (:mod:`dlgrade.autograde.resume`), and writes the gradebook last. A question
+whose job did not finish (its worker lost twice, a crash) scores 0 of its points and is flagged for review.
 
 ``SUBMISSIONS_DIR/<student>/`` is one student's folder (see :mod:`dlgrade.autograde.submission`). Every
 sub-folder is graded except hidden ones (``.git``); everything skipped is listed. Each student gets an output
@@ -7,7 +13,9 @@ cannot be read as spreadsheet formulas.
 
 Output (``OUT``)::
 
-    gradebook.csv                 one row per student, one column per check (points earned), totals
+    gradebook.csv                 one row per student, one column per check (points earned), totals,
+                                  review, protections, retried, workers, status
+    .dlgrade-done/                what a restarted batch does not grade again
     skipped.txt                   what in SUBMISSIONS_DIR was not graded, and why
     <student>/...                 whatever ``write_outputs`` writes (grade.json, Gradescope JSON, feedback PDFs)
 """
