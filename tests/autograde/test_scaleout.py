@@ -314,3 +314,22 @@ def test_cli_slurm_and_scheduler_environment_fail_before_any_grading(tmp_path, m
     err = capsys.readouterr().err
     assert "could not reach the Dask scheduler" in err and "DASK_SCHEDULER_ADDRESS" in err
     assert not (tmp_path / "o1" / "gradebook.csv").exists() and not (tmp_path / "o2").exists()
+
+
+def test_run_on_dask_returns_results_and_figures_the_client_writes(tmp_path, dask2):
+    """A Dask worker runs the question in a folder of its own (its dataset resolved there, from its own
+    DLGRADE_DATA); its results.json and figure bytes come back through the scheduler and are written here."""
+    from dlgrade.pipeline import run_questions
+    from dlgrade.results import load
+
+    with make_executor(scheduler=dask2.address, progress="off", log=lambda s: None) as ex:
+        ran, failed = run_questions([get_question("hw14.q1")], "smoke", 0, tmp_path, echo=lambda s: None, executor=ex)
+    assert not failed and [r.question.id for r in ran] == ["hw14.q1"] and not ran[0].outcome.cached
+    run_dir = tmp_path / "runs" / "smoke" / "hw14.q1"
+    result = load(run_dir)
+    assert result.figures and all((run_dir / f).stat().st_size > 0 for f in result.figures.values())
+    assert (run_dir / "grade.json").is_file() and ran[0].grade.total > 0
+    assert not list(run_dir.glob("*.tmp"))
+    ran, _ = run_questions([get_question("hw14.q1")], "smoke", 0, tmp_path, echo=lambda s: None,
+                           executor=LocalExecutor(1, log=lambda s: None))
+    assert ran[0].outcome.cached  # what the client wrote is a valid run-store entry
