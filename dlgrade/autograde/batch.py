@@ -319,7 +319,8 @@ class StudentPlan:
         return SubmissionGrade(name, str(self.folder), graded, round(sum(r.get("seconds", 0.0) for r in recs), 2),
                                error, self.staged.skipped, protections,
                                workers={q.id: r.get("worker_name", "") for q, r in zip(self.tasks, recs)},
-                               retried=[q.id for q, r in zip(self.tasks, recs) if r.get("retried")])
+                               retried=[q.id for q, r in zip(self.tasks, recs) if r.get("retried")],
+                               worker_details={q.id: r.get("worker") or {} for q, r in zip(self.tasks, recs)})
 
 
 def _merge_protections(found: list[dict]) -> dict:

@@ -109,6 +109,8 @@ def test_batch_on_a_dask_cluster_gives_the_local_gradebook(tmp_path, dask2):
     assert all(r["protections"] for r in rows.values())  # each worker said what its sandbox does
     g = json.loads((tmp_path / "dask" / "correct" / "grade.json").read_text())
     assert g["workers"]["hw6.q1"].startswith("tcp://127.0.0.1:") and g["protections"]["mode"]
+    details = g["worker_details"]["hw6.q1"]
+    assert details["versions"]["tensorflow"] and details["pid"] != os.getpid() and "gpus" in details
 
 
 def test_dask_worker_killed_under_a_job_the_student_is_still_graded_and_marked(tmp_path, dask2):
