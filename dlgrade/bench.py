@@ -111,13 +111,76 @@ def bench_batch_grading(repeats: int) -> tuple[str, float, float] | None:
     return f"grade --batch of {count} example hand-ins: before vs now", old, new
 
 
-BENCHES = (bench_decoded_cache, bench_checksum_memo, bench_run_cache, bench_batch_grading)
+#: Example hand-ins that grade in seconds (the scale-out bench's batch).
+QUICK_SUBSET = ("correct", "partly_wrong", "import_error", "results_ok", "nan_output", "class2022/mina_ahmadi")
 
 
-def main() -> int:
+def _grade_cli(subs: Path, out: Path, *where: str) -> float:
+    import subprocess
+    import sys
+
+    cmd = [sys.executable, "-m", "dlgrade", "grade", "--batch", str(subs), "--out", str(out), "--no-pdf", *where]
+    t0 = time.perf_counter()
+    subprocess.run(cmd, cwd=Path(__file__).resolve().parents[1], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                   check=True, env={**os.environ, "CI": "1"})
+    return time.perf_counter() - t0
+
+
+def bench_batch_pool_vs_dask(repeats: int) -> tuple[str, float, float]:
+    """grade --batch of quick example hand-ins: the local pool of 2 vs a 2-worker local Dask cluster (one run each)."""
+    import shutil
+
+    root = Path(__file__).resolve().parents[1] / "tests" / "submissions"
+    with tempfile.TemporaryDirectory() as tmp:
+        subs = Path(tmp) / "subs"
+        for name in QUICK_SUBSET:
+            shutil.copytree(root / name, subs / Path(name).name)
+        _grade_cli(subs, Path(tmp) / "warm", "--workers", "1", "--no-run")  # caches, imports, the sandbox probe
+        pool = _grade_cli(subs, Path(tmp) / "pool", "--workers", "2")
+        dask = _grade_cli(subs, Path(tmp) / "dask", "--cluster", "local:2")
+        import json
+
+        for where in ("pool", "dask"):
+            seconds = [json.loads(p.read_text())["elapsed_s"] for p in (Path(tmp) / where).glob("*/grade.json")]
+            print(f"  {where}: {len(seconds)} student x question jobs, {sum(seconds):.1f} job-seconds in all "
+                  f"(mean {sum(seconds) / max(1, len(seconds)):.2f} s, max {max(seconds, default=0):.2f} s)", flush=True)
+    return f"grade --batch of {len(QUICK_SUBSET)} hand-ins: local pool(2) vs Dask local:2", pool, dask
+
+
+def bench_job_overhead(repeats: int) -> tuple[str, float, float]:
+    """Per-job overhead of 200 no-op jobs: wall seconds of the batch on a 2-worker Dask LocalCluster vs the local
+    pool of 2 (cluster start excluded), and the median ms between two completions on Dask."""
+    from dlgrade.autograde.executors import Job, LocalExecutor, make_executor
+
+    def timed(executor) -> tuple[float, float]:
+        stamps: list[float] = []
+        with executor:
+            t0 = time.perf_counter()
+            executor.run([Job(f"n{i}", os.getpid) for i in range(200)], on_done=lambda o: stamps.append(time.perf_counter()))
+            wall = time.perf_counter() - t0
+        return wall, 1000 * statistics.median(b - a for a, b in zip(stamps, stamps[1:]))
+
+    dask, gap = timed(make_executor(cluster="local:2", progress="off", log=lambda s: None))
+    pool, _ = timed(LocalExecutor(2, progress="off", log=lambda s: None))
+    print(f"  Dask local:2: {1000 * dask / 200:.2f} ms of wall time per no-op job, median {gap:.2f} ms between "
+          f"completions; local pool(2): {1000 * pool / 200:.2f} ms per job (its first start included)", flush=True)
+    return "200 no-op jobs: Dask local:2 vs local pool(2)", dask, pool
+
+
+BENCHES = (bench_decoded_cache, bench_checksum_memo, bench_run_cache, bench_batch_grading, bench_batch_pool_vs_dask,
+           bench_job_overhead)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run every bench, or those whose function name contains one of ``argv`` (``python -m dlgrade.bench dask``)."""
+    import sys
+
+    wanted = sys.argv[1:] if argv is None else argv
     repeats = int(os.environ.get("DLGRADE_BENCH_REPEATS", "3"))
     rows = []
     for bench in BENCHES:
+        if wanted and not any(w in bench.__name__ for w in wanted):
+            continue
         row = bench(repeats)
         if row is None:
             print(f"{bench.__name__}: skipped ({(bench.__doc__ or '').strip().splitlines()[-1].strip()})", flush=True)

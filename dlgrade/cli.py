@@ -8,6 +8,7 @@ import signal
 import sys
 from pathlib import Path
 
+from dlgrade.autograde.executors import add_executor_arguments
 from dlgrade.errors import DlgradeError, UsageError
 from dlgrade.profiles import DEFAULT_PROFILE, PROFILES
 
@@ -31,6 +32,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("tasks", nargs="*", metavar="TASK", help="task ids, e.g. hw14.q4")
     p.add_argument("--all", action="store_true", help="run every task")
     _common(p)
+    add_executor_arguments(p)
 
     p = sub.add_parser("grade", help="grade a run folder (or results.json), a student's submission, or a folder of them")
     p.add_argument("run_dir", type=Path, metavar="RUN_DIR", nargs="?", help="run folder or results.json to grade")
@@ -46,7 +48,6 @@ def build_parser() -> argparse.ArgumentParser:
                    help="profile whose ranges results hand-ins are graded with: the sizes students ran (default: %(default)s)")
     p.add_argument("--seed", type=int, default=0, help="seed of the task runs (default: %(default)s)")
     p.add_argument("--out", type=Path, help="where grades, gradebook and feedback go (default: out/grading)")
-    p.add_argument("--jobs", "-j", type=int, help="students graded in parallel (default: the core count)")
     p.add_argument("--timeout", type=float, default=20.0, help="seconds per hidden check (default: %(default)s)")
     p.add_argument("--run-timeout", type=float, help="seconds for a task run (default: 300 smoke, 3600 quick, 21600 full)")
     p.add_argument("--memory-mb", type=int, default=3072, help="memory limit of a sandbox, all its processes and "
@@ -54,6 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-run", action="store_true", help="hidden unit checks only; skip running the task with the student's code")
     p.add_argument("--no-pdf", action="store_true", help="skip the feedback PDFs")
     p.add_argument("--lang", choices=("fa", "en", "both"), default="both", help="feedback PDF language(s)")
+    add_executor_arguments(p)
 
     p = sub.add_parser("ship", help="keep a run (e.g. a full-profile run from a GPU) with its question: its metrics "
                        "and provenance go to questions/<slug>/measured/<profile>.results.json, shown in every report")
@@ -74,12 +76,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true", help="re-run even when cached results match")
     p.add_argument("--variant", choices=("broken",), help="run the question's deliberately broken implementation "
                    "(questions/<slug>/broken.py) and say whether each current range fails it")
+    add_executor_arguments(p)
 
     p = sub.add_parser("report", help="run every task (cached when unchanged) and write the Persian and English PDFs")
     p.add_argument("--lang", choices=("fa", "en", "both"), default="both")
     p.add_argument("--html", action="store_true", help="also keep the HTML next to each PDF")
     p.add_argument("--tasks", nargs="*", metavar="TASK", help="only these tasks")
     _common(p)
+    add_executor_arguments(p)
 
     p = sub.add_parser("data", help="datasets: list, verify, fetch, import")
     dsub = p.add_subparsers(dest="data_command", required=True)
@@ -116,10 +120,37 @@ def _selected_tasks(ids: list[str] | None, all_flag: bool = True):
     raise UsageError("name at least one question (see `dlgrade list`) or pass --all")
 
 
+def _executor(args, label: str, one_thread: bool = True):
+    """The executor the command's options ask for (a local pool of one-TensorFlow-thread processes by default)."""
+    from dlgrade.autograde.executors import executor_from_args
+    from dlgrade.autograde.worker_jobs import ONE_THREAD_ENV
+
+    return executor_from_args(args, log=lambda m: print(m, file=sys.stderr), label=label,
+                              local_env=ONE_THREAD_ENV if one_thread else None)
+
+
+def _describe_workers(executor) -> None:
+    """On a cluster: each worker's host, GPUs and sandbox protections, and the workers refused (versions)."""
+    from dlgrade.autograde.executors import LocalExecutor
+    from dlgrade.autograde.worker_jobs import describe_worker
+
+    if isinstance(executor, LocalExecutor):
+        return
+    for w in executor.workers(describe_worker):
+        d = w.described if isinstance(w.described, dict) else {}
+        state = "accepted" if w.accepted else f"REFUSED: {w.refusal}"
+        print(f"worker {w.address} on {w.host or '?'}: {state}; GPUs {', '.join(w.gpus) or 'none'}; "
+              f"resources {w.resources or '-'}; sandbox {d.get('protections', '?')}"
+              + (f" (not available: {', '.join(d['inactive'])})" if d.get("inactive") else ""), file=sys.stderr)
+
+
 def cmd_run(args) -> int:
     from dlgrade.pipeline import run_questions
 
-    ran, failed = run_questions(_selected_tasks(args.tasks, args.all), args.profile, args.seed, args.out, args.force)
+    questions = _selected_tasks(args.tasks, args.all)
+    with _executor(args, "questions") as executor:
+        _describe_workers(executor)
+        ran, failed = run_questions(questions, args.profile, args.seed, args.out, args.force, executor=executor)
     if failed:
         return 2
     return 0 if all(r.grade.passed for r in ran) else 1
@@ -169,11 +200,14 @@ def cmd_grade_students(args) -> int:
         folders = student_dirs(args.batch)[0] if args.batch else [args.submission]
         held = {t.id for d in folders for t in submitted_tasks(d)}
         tasks = [q for q in all_questions() if q.id in held]
-    options = _grading_options(args, tasks)
-    if args.batch:
-        outcome = grade_students(args.batch, out, tasks, options, args.jobs, langs)
+    if args.batch:  # the executor first: a wrong --scheduler or --cluster fails before any reference run
+        with _executor(args, "student x question jobs", one_thread=False) as executor:
+            _describe_workers(executor)
+            options = _grading_options(args, tasks)
+            outcome = grade_students(args.batch, out, tasks, options, args.jobs, langs, executor=executor)
         print(f"gradebook: {outcome.gradebook}  ({len(outcome.grades)} students, {outcome.elapsed_s:.1f} s)")
         return 0
+    options = _grading_options(args, tasks)
     g, target = grade_one_student(args.submission, out, tasks, options, langs)
     print(format_submission(g))
     print(f"wrote {target}")
@@ -204,8 +238,10 @@ def cmd_calibrate(args) -> int:
     from dlgrade.questions import get_question
 
     task = get_question(args.task)
-    props = calibrate(task, args.seeds, args.profile, args.k, args.out, args.all_metrics, args.min_halfwidth, args.force,
-                      variant=args.variant)
+    with _executor(args, "seeds") as executor:
+        _describe_workers(executor)
+        props = calibrate(task, args.seeds, args.profile, args.k, args.out, args.all_metrics, args.min_halfwidth,
+                          args.force, executor=executor, variant=args.variant)
     print(format_proposals(props, task.id, args.profile, args.k, args.variant))
     return 0
 
@@ -214,7 +250,11 @@ def cmd_report(args) -> int:
     from dlgrade.pipeline import make_report
 
     langs = ("fa", "en") if args.lang == "both" else (args.lang,)
-    paths, failures = make_report(_selected_tasks(args.tasks), args.profile, args.seed, args.out, args.force, langs, args.html)
+    questions = _selected_tasks(args.tasks)
+    with _executor(args, "questions") as executor:
+        _describe_workers(executor)
+        paths, failures = make_report(questions, args.profile, args.seed, args.out, args.force, langs, args.html,
+                                      executor=executor)
     for path in paths:
         print(f"wrote {path}")
     if failures:

@@ -6,13 +6,11 @@ This is the one module that composes the layers (questions, run store, rubric gr
 from __future__ import annotations
 
 import sys
-import traceback
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Sequence
 
 from dlgrade import results as results_mod
-from dlgrade.errors import DlgradeError
 from dlgrade.kit.question import Question
 from dlgrade.questions import all_questions, get_question
 from dlgrade.reports.render import Section, write_reports
@@ -61,28 +59,116 @@ def grade_path(path: Path, rubric_file: Path | None = None, profile: str | None 
     return grade
 
 
-def run_questions(questions: Sequence[Question], profile: str, seed: int, out: Path, force: bool = False,
-                  echo: Callable[[str], None] = print) -> tuple[list[Ran], list[Failed]]:
-    """Run each question (cache permitting), grade it and print its verdicts. A question that cannot run (missing
-    data, a crash) is reported and the others still run."""
-    ran, failed = [], []
+#: Rough seconds of a quick run, to send the longest questions first when the run store has no measurement.
+COST_TABLE = {"hw6.q4": 1000.0, "hw6.q3": 800.0, "hw14.q3": 600.0, "hw14.q2": 400.0, "hw14.q4": 300.0}
+_OTHER_COST = 60.0
+
+
+def longest_first(questions: Sequence[Question], profile: str, out: Path) -> list[Question]:
+    """``questions`` by their last measured duration in the run store (else :data:`COST_TABLE`), longest first:
+    with a pool, the longest job then starts at once instead of last."""
+    from dlgrade.runstore import last_duration
+
+    def cost(q: Question) -> float:
+        measured = last_duration(out, profile, q.id)
+        return measured if measured is not None else COST_TABLE.get(q.id, _OTHER_COST)
+
+    return sorted(questions, key=cost, reverse=True)
+
+
+def question_jobs(questions: Sequence[Question], profile: str, seed: int, out: Path, force: bool, executor,
+                  run_dirs: dict[str, Path] | None = None, variant: str | None = None) -> list:
+    """One :class:`Job` per question (key: its id): a local pool runs it in its run folder; a Dask worker in a
+    folder of its own, returning the files. ``full`` runs on Dask ask for a GPU worker (``resources={"GPU": 1}``)."""
+    from dlgrade.autograde.executors import Job, LocalExecutor
+    from dlgrade.autograde.worker_jobs import run_question_job
+    from dlgrade.questions import course_dirs
+
+    local = isinstance(executor, LocalExecutor)
+    courses = [str(c) for c in course_dirs()]
+    jobs = []
     for q in questions:
-        try:
-            outcome = run_question(q, profile, seed, out, force)
-        except DlgradeError as e:
-            failed.append(Failed(q, str(e)))
-            print(f"dlgrade: {q.id} could not run: {e}", file=sys.stderr)
+        run_dir = (run_dirs or {}).get(q.id) or run_dir_for(out, profile, q.id)
+        jobs.append(Job(q.id, run_question_job, {"question_id": q.id, "profile": profile, "seed": seed, "force": force,
+                                                 "run_dir": str(Path(run_dir).resolve()) if local else None,
+                                                 "courses": courses, "variant": variant},
+                        resources={"GPU": 1} if profile == "full" and not local else {}))
+    return jobs
+
+
+def settle_run(question: Question, outcome, run_dir: Path, local: bool) -> RunOutcome | Failed:
+    """A question job's outcome as the run store's :class:`RunOutcome` (files written here for a remote run),
+    or a :class:`Failed` saying why (its traceback in ``error.log`` beside the run)."""
+    from dlgrade.autograde.worker_jobs import write_run
+
+    reply = outcome.value if outcome.ok and isinstance(outcome.value, dict) else None
+    if reply is not None and reply.get("error"):
+        return Failed(question, reply["error"])
+    if reply is None:
+        log = Path(run_dir) / "error.log"
+        log.parent.mkdir(parents=True, exist_ok=True)
+        log.write_text(outcome.error, encoding="utf-8")
+        last = (outcome.error.strip().splitlines() or ["no reason given"])[-1]
+        return Failed(question, f"{last} (traceback in {log})")
+    if not local:
+        write_run(reply, run_dir)
+    return RunOutcome(results_mod.load(run_dir), Path(run_dir), False)
+
+
+def run_questions(questions: Sequence[Question], profile: str, seed: int, out: Path, force: bool = False,
+                  echo: Callable[[str], None] = print, executor=None, workers: int | None = None,
+                  ) -> tuple[list[Ran], list[Failed]]:
+    """Run each question (cache permitting) as a job of ``executor``, grade it and print its verdicts. A question
+    that cannot run (missing data, a crash, its worker lost twice) is reported and the others still run.
+
+    Args:
+        questions, profile, seed, out, force: as ``dlgrade run``.
+        echo: where verdict tables go.
+        executor: where the runs go (default: a local pool of ``workers`` spawn processes, one TensorFlow
+            thread each, at most one per question; closed here).
+        workers: local pool size (default: the core count).
+    """
+    from dlgrade.autograde.executors import LocalExecutor
+    from dlgrade.autograde.worker_jobs import ONE_THREAD_ENV
+    from dlgrade.runstore import cached_run
+
+    ran, failed = [], []
+    todo = []
+    for q in questions:
+        hit = None if force else cached_run(q, profile, seed, out)
+        if hit is None:
+            todo.append(q)
             continue
-        except Exception as e:  # a crash in one question must not lose the others' results
-            log = run_dir_for(out, profile, q.id) / "error.log"
-            log.parent.mkdir(parents=True, exist_ok=True)
-            log.write_text(traceback.format_exc(), encoding="utf-8")
-            failed.append(Failed(q, f"{type(e).__name__}: {e} (traceback in {log})"))
-            print(f"dlgrade: {q.id} crashed: {type(e).__name__}: {e}; traceback in {log}", file=sys.stderr)
-            continue
-        grade = grade_outcome(q, outcome)
+        print(f"[{q.id}] unchanged since {hit.result.provenance.get('started_at', '?')}: using cached results "
+              f"(--force re-runs)", file=sys.stderr)
+        grade = grade_outcome(q, hit)
         echo(format_table(grade))
-        ran.append(Ran(q, outcome, grade))
+        ran.append(Ran(q, hit, grade))
+    if not todo:
+        return ran, failed
+    owned = executor is None
+    if owned:
+        executor = LocalExecutor(workers, progress="plain", label="questions", env=ONE_THREAD_ENV,
+                                 log=lambda m: print(m, file=sys.stderr))
+    local = isinstance(executor, LocalExecutor)
+    by_id = {q.id: q for q in todo}
+
+    def on_done(outcome) -> None:
+        q = by_id[outcome.key]
+        settled = settle_run(q, outcome, run_dir_for(out, profile, q.id), local)
+        if isinstance(settled, Failed):
+            failed.append(settled)
+            print(f"dlgrade: {q.id} could not run: {settled.error}", file=sys.stderr)
+            return
+        grade = grade_outcome(q, settled)
+        echo(format_table(grade))
+        ran.append(Ran(q, settled, grade))
+
+    try:
+        executor.run(question_jobs(longest_first(todo, profile, out), profile, seed, out, force, executor), on_done)
+    finally:
+        if owned:
+            executor.close()
     return ran, failed
 
 
@@ -142,9 +228,11 @@ def sections(ran: Sequence[Ran], failed: Sequence[Failed], profile: str) -> list
 
 
 def make_report(questions: Sequence[Question], profile: str, seed: int, out: Path, force: bool = False,
-                langs: Sequence[str] = ("fa", "en"), keep_html: bool = False) -> tuple[list[Path], list[Failed]]:
-    """Run (or reuse) every question, grade it and write both PDFs."""
-    ran, failed = run_questions(questions, profile, seed, out, force)
+                langs: Sequence[str] = ("fa", "en"), keep_html: bool = False, executor=None,
+                workers: int | None = None) -> tuple[list[Path], list[Failed]]:
+    """Run (or reuse) every question as jobs of ``executor`` (see :func:`run_questions`), grade them, then write
+    both PDFs here once every job is in."""
+    ran, failed = run_questions(questions, profile, seed, out, force, executor=executor, workers=workers)
     return write_reports(sections(ran, failed, profile), out, profile, langs, keep_html), failed
 
 
@@ -191,11 +279,15 @@ def grading_options(profile: str = "smoke", seed: int = 0, questions=None, out: 
 
 
 def grade_students(batch: Path, out: Path, questions=None, options=None, jobs: int | None = None,
-                   langs: Sequence[str] = ("fa", "en"), log: Callable[[str], None] = print):
-    """Grade every student folder under ``batch`` into ``out`` (gradebook, per-student files)."""
+                   langs: Sequence[str] = ("fa", "en"), log: Callable[[str], None] = print, executor=None,
+                   job_fn=None, job_kwargs=None):
+    """Grade every student folder under ``batch`` into ``out`` (gradebook, per-student files): one job per
+    student x question on ``executor`` (default: a local pool of ``jobs`` processes); the feedback PDFs are
+    rendered here, from the grade records the jobs return."""
     from dlgrade.autograde.batch import grade_batch
 
-    return grade_batch(batch, out, lambda g, target: write_student_outputs(g, target, langs), questions, options, jobs, log)
+    return grade_batch(batch, out, lambda g, target: write_student_outputs(g, target, langs), questions, options, jobs,
+                       log, executor=executor, job_fn=job_fn, job_kwargs=job_kwargs)
 
 
 def grade_one_student(submission: Path, out: Path, questions=None, options=None, langs: Sequence[str] = ("fa", "en")):

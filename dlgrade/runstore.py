@@ -99,6 +99,35 @@ def run_dir_for(out: Path, profile: str, question_id: str) -> Path:
     return Path(out) / "runs" / profile / question_id
 
 
+def cached_run(question: Question, profile: str, seed: int = 0, out: Path = Path("out"),
+               run_dir: Path | None = None) -> RunOutcome | None:
+    """The run of ``question`` the store already holds with an unchanged fingerprint, or ``None`` (not run yet,
+    changed, unreadable, or its data cannot be found: running it says why)."""
+    check_profile(profile)
+    run_dir = Path(run_dir) if run_dir else run_dir_for(out, profile, question.id)
+    if not (run_dir / results_mod.RESULTS_FILE).is_file():
+        return None
+    try:
+        data = DataResolver(progress=Progress(question.id, quiet=True), allow_download=False)
+        key, _ = fingerprint(question, profile, seed, question.config(profile).to_dict(), data)
+        cached = results_mod.load(run_dir)
+    except Exception:  # noqa: BLE001 - missing data, a broken results.json: the run itself reports it
+        return None
+    figures_ok = not results_mod.missing_figures(cached, run_dir)
+    if cached.provenance.get("fingerprint") != key or not figures_ok:
+        return None
+    return RunOutcome(cached, run_dir, True)
+
+
+def last_duration(out: Path, profile: str, question_id: str) -> float | None:
+    """Seconds the question's last run in the store took (whatever its fingerprint), or ``None``."""
+    try:
+        prov = json.loads((run_dir_for(out, profile, question_id) / results_mod.RESULTS_FILE).read_text("utf-8"))["provenance"]
+        return float(prov["duration_s"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
 def run_question(question: Question, profile: str = "quick", seed: int = 0, out: Path = Path("out"), force: bool = False,
                  data: DataResolver | None = None, progress: Progress | None = None, fns: Any = None,
                  overrides_digest: str = "", run_dir: Path | None = None, keep_going: bool = False) -> RunOutcome:

@@ -268,6 +268,10 @@ CATALOG.add({
                              "fa": "نتایج با پروفایلی غیر از پروفایل نمره‌دهی این تمرین اجرا شده‌اند."},
         "missing_function": {"en": "A function this check needs is missing.", "fa": "تابعی که این بررسی لازم دارد وجود ندارد."},
         "ambiguous": {"en": "Not graded: it is not clear which question your file answers.", "fa": "نمره‌دهی نشد: روشن نیست فایل شما به کدام پرسش پاسخ می‌دهد."},
+        "worker_lost": {"en": "Grading did not finish: worker lost twice (the machine grading this question died "
+                               "twice); it is flagged for the instructor's review and scored 0 until then.",
+                        "fa": "نمره‌دهی تمام نشد: کارگر دو بار از دست رفت (ماشینی که این پرسش را نمره می‌داد دو بار از کار "
+                              "افتاد)؛ پرسش برای بازبینی مدرس علامت خورد و تا آن زمان صفر است."},
         "internal": {"en": "The grader failed on this question; it is flagged for the instructor's review and scored 0 until then.",
                      "fa": "نمره‌دهنده روی این پرسش با خطا روبه‌رو شد؛ پرسش برای بازبینی مدرس علامت خورد و تا آن زمان صفر است."},
     },

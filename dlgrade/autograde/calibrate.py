@@ -74,11 +74,22 @@ def propose(metric: str, values: list[float], k: float, min_halfwidth: float = 0
 
 def calibrate(task, seeds: int, profile: str, k: float = 3.0, out: Path = Path("out/calibrate"),
               all_metrics: bool = False, min_halfwidth: float = 0.0, force: bool = False,
-              log: Callable[[str], None] = print, variant: str | None = None) -> list[Proposal]:
+              log: Callable[[str], None] = print, executor=None, workers: int | None = None,
+              variant: str | None = None) -> list[Proposal]:
     """Run ``task`` (a Question) with seeds ``0..seeds-1`` and propose ranges for its rubric's metrics; with
-    ``variant="broken"`` the question's broken implementation runs instead of its reference."""
-    from dlgrade.progress import Progress
-    from dlgrade.runstore import run_question
+    ``variant="broken"`` the question's broken implementation (``broken.py``) runs instead of its reference.
+
+    Each seed not in the run store is a job of ``executor`` (default: a local pool of ``workers`` processes,
+    one TensorFlow thread each); its results are written under ``out/seed<N>`` here.
+
+    Raises:
+        UsageError: fewer than 2 seeds. DlgradeError: a seed's run failed (the error says which and why).
+    """
+    from dlgrade.autograde.executors import LocalExecutor
+    from dlgrade.autograde.worker_jobs import ONE_THREAD_ENV
+    from dlgrade.errors import DlgradeError
+    from dlgrade.pipeline import Failed, question_jobs, settle_run
+    from dlgrade.runstore import cached_run, run_dir_for
 
     if seeds < 2:
         from dlgrade.errors import UsageError
@@ -87,11 +98,41 @@ def calibrate(task, seeds: int, profile: str, k: float = 3.0, out: Path = Path("
     rubric = load_rubric(task.rubric_path)
     ranged = {c.metric: c for c in rubric.checks if c.kind == "range" and profile in c.profiles}
     values: dict[str, list[float]] = {}
+    root = Path(out) / variant if variant else Path(out)
+    run_dirs = {seed: run_dir_for(root / f"seed{seed}", profile, task.id) for seed in range(seeds)}
+    outcomes = {}
     for seed in range(seeds):
-        folder = Path(out) / (f"{variant}/seed{seed}" if variant else f"seed{seed}")
-        fns = task.module(variant) if variant else None
-        outcome = run_question(task, profile, seed, folder, force=force, progress=Progress(task.id, plain=True), fns=fns,
-                               overrides_digest=variant or "")
+        hit = None if force or variant else cached_run(task, profile, seed, run_dir=run_dirs[seed])  # a variant's job checks its own cache
+        if hit is not None:
+            outcomes[seed] = hit
+    todo = [seed for seed in range(seeds) if seed not in outcomes]
+    if todo:
+        owned = executor is None
+        executor = executor or LocalExecutor(workers, progress="plain", label="seeds", env=ONE_THREAD_ENV, log=log)
+        local = isinstance(executor, LocalExecutor)
+        jobs = []
+        for seed in todo:
+            job = question_jobs([task], profile, seed, out, force, executor, {task.id: run_dirs[seed]}, variant=variant)[0]
+            jobs.append(type(job)(f"seed{seed}", job.fn, job.kwargs, job.resources))
+        problems = []
+
+        def on_done(o) -> None:
+            seed = int(o.key[len("seed"):])
+            settled = settle_run(task, o, run_dirs[seed], local)
+            if isinstance(settled, Failed):
+                problems.append(f"seed {seed}: {settled.error}")
+            else:
+                outcomes[seed] = settled
+
+        try:
+            executor.run(jobs, on_done)
+        finally:
+            if owned:
+                executor.close()
+        if problems:
+            raise DlgradeError(f"calibrate {task.id}: {len(problems)} of {seeds} seed run(s) failed: " + "; ".join(problems))
+    for seed in range(seeds):
+        outcome = outcomes[seed]
         log(f"seed {seed}: {'cached' if outcome.cached else 'ran'} in {outcome.result.provenance.get('duration_s', 0):.1f} s")
         for name, v in outcome.result.metrics.items():
             if isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v):

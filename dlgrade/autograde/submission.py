@@ -112,6 +112,9 @@ class SubmissionGrade:
     error: str | None = None
     skipped: dict[str, str] = field(default_factory=dict)
     protections: dict = field(default_factory=dict)
+    workers: dict[str, str] = field(default_factory=dict)  # question -> the worker that graded it (batches)
+    retried: list[str] = field(default_factory=list)  # questions whose worker died under them once
+    worker_details: dict[str, dict] = field(default_factory=dict)  # question -> host, pid, versions, GPUs there
 
     @property
     def earned(self) -> float:
@@ -144,7 +147,8 @@ class SubmissionGrade:
         return {"student": self.student, "path": self.path, "earned": self.earned, "total": self.total,
                 "assignments": {a: {"earned": e, "out_of": m} for a, (e, m) in self.per_assignment.items()},
                 "elapsed_s": self.elapsed_s, "error": self.error, "review": self.review, "skipped": self.skipped,
-                "protections": self.protections,
+                "protections": self.protections, "workers": self.workers, "retried": self.retried,
+                "worker_details": self.worker_details,
                 "tasks": [{"task": t.task, "mode": t.mode, "profile": t.profile, "earned": t.earned, "total": t.total,
                            "counted": t.counted, "out_of": t.out_of, "review": t.review, "notes": t.notes,
                            "checks": [c.to_dict() for c in t.checks]} for t in self.tasks]}

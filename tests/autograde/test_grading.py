@@ -152,7 +152,7 @@ def test_batch_writes_the_gradebook_feedback_and_gradescope_files(tmp_path):
     rows = list(csv.reader(open(outcome.gradebook, encoding="utf-8")))
     header = rows[0]
     assert header[0] == "student" and "hw6.q1:bn_values" in header and "hw6.q1:bn_columns_normalised" in header
-    assert header[-6:] == ["hw6:total", "hw6:max", "hw6:percent", "review", "protections", "status"]
+    assert header[-8:] == ["hw6:total", "hw6:max", "hw6:percent", "review", "protections", "retried", "workers", "status"]
     by_student = {r[0]: dict(zip(header, r)) for r in rows[2:]}
     assert by_student["correct"]["hw6:total"] == "16.5" and by_student["correct"]["hw6:percent"] == "100.0"
     assert by_student["correct"]["protections"] == sandbox.protections().mode

@@ -137,7 +137,7 @@ def make_cluster(spec: str, log: Callable[[str], None] = print):
 def make_executor(scheduler: str | None = None, scheduler_file: str | None = None, cluster: str | None = None,
                   workers: int | None = None, log: Callable[[str], None] = print, *, progress: str = "auto",
                   connect_timeout: float = 10.0, no_worker_timeout: float | None = 900.0,
-                  label: str = "jobs") -> Executor:
+                  label: str = "jobs", local_env: dict[str, str] | None = None) -> Executor:
     """The executor the options ask for (see the module docstring); the local pool when none is given.
 
     Args:
@@ -149,6 +149,7 @@ def make_executor(scheduler: str | None = None, scheduler_file: str | None = Non
         progress: see :class:`Executor`.
         connect_timeout: seconds to wait for the scheduler.
         no_worker_timeout: see :class:`DaskExecutor`.
+        local_env: environment of the local pool's processes (see :class:`LocalExecutor`).
 
     Without any of ``scheduler``, ``scheduler_file`` or ``cluster``, ``$DASK_SCHEDULER_ADDRESS`` is used when set.
 
@@ -189,11 +190,12 @@ def make_executor(scheduler: str | None = None, scheduler_file: str | None = Non
         except BaseException:
             started.close()
             raise
-    return LocalExecutor(workers, log=log, progress=progress, label=label)
+    return LocalExecutor(workers, log=log, progress=progress, label=label, env=local_env)
 
 
 def add_executor_arguments(parser: argparse.ArgumentParser) -> None:
-    """``--scheduler``, ``--scheduler-file``, ``--cluster`` and ``--jobs`` for a command that runs jobs."""
+    """``--scheduler``, ``--scheduler-file``, ``--cluster`` and ``--workers`` (alias ``--jobs``, ``-j``) for a
+    command that runs jobs."""
     g = parser.add_argument_group("where jobs run (default: a local process pool)")
     where = g.add_mutually_exclusive_group()
     where.add_argument("--scheduler", metavar="tcp://HOST:PORT",
@@ -201,7 +203,8 @@ def add_executor_arguments(parser: argparse.ArgumentParser) -> None:
     where.add_argument("--scheduler-file", metavar="PATH", help="the file `dask scheduler --scheduler-file` wrote")
     where.add_argument("--cluster", metavar="local:N|slurm:N",
                        help="start a Dask cluster: N local worker processes, or N SLURM jobs (needs dlgrade[slurm])")
-    g.add_argument("--jobs", type=int, metavar="N", help="local pool size (default: one per core)")
+    g.add_argument("--workers", "--jobs", "-j", dest="jobs", type=int, metavar="N",
+                   help="local pool size (default: one process per core, at most one per job)")
 
 
 def executor_from_args(args: argparse.Namespace, log: Callable[[str], None] = print, **kwargs) -> Executor:

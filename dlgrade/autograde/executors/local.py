@@ -18,9 +18,10 @@ from dlgrade.errors import UsageError
 _START_QUEUE = None
 
 
-def _local_init(queue) -> None:
+def _local_init(queue, env: Mapping[str, str] | None = None) -> None:
     global _START_QUEUE
     _START_QUEUE = queue
+    os.environ.update(env or {})  # before any job imports TensorFlow (e.g. TF_NUM_INTRAOP_THREADS=1)
 
 
 def _local_run(key: str, fn: Callable[..., Any], kwargs: Mapping[str, Any]) -> dict:
@@ -43,15 +44,18 @@ class LocalExecutor(Executor):
         workers: processes (default: the number of cores).
         max_attempts: starts a job gets when its process dies under it.
         log, progress, label: see :class:`Executor`.
+        env: environment variables set in each pool process before it runs a job (e.g.
+            :data:`dlgrade.autograde.worker_jobs.ONE_THREAD_ENV`: one TensorFlow thread per process).
     """
 
     def __init__(self, workers: int | None = None, max_attempts: int = MAX_ATTEMPTS, log: Callable[[str], None] = print,
-                 progress: str = "auto", label: str = "jobs"):
+                 progress: str = "auto", label: str = "jobs", env: Mapping[str, str] | None = None):
         super().__init__(log, progress, label)
         if workers is not None and (not isinstance(workers, int) or workers < 1):
             raise UsageError(f"local pool size {workers!r}: expected a whole number of processes >= 1")
         self.n = workers or os.cpu_count() or 1
         self.max_attempts = max_attempts
+        self.env = dict(env or {})
 
     def __repr__(self):
         return f"LocalExecutor(workers={self.n})"
@@ -103,7 +107,8 @@ class LocalExecutor(Executor):
 
         reader = threading.Thread(target=read_starts, name="dlgrade-pool-starts", daemon=True)
         reader.start()
-        pool = ProcessPoolExecutor(min(self.n, len(jobs)), mp_context=ctx, initializer=_local_init, initargs=(queue,))
+        pool = ProcessPoolExecutor(min(self.n, len(jobs)), mp_context=ctx, initializer=_local_init,
+                                   initargs=(queue, self.env))
         broken: list[Job] = []
         finished = 0
         cause = ""
