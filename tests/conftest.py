@@ -46,5 +46,6 @@ def isolated(tmp_path, monkeypatch):
     monkeypatch.setenv("DLGRADE_CACHE", str(tmp_path / "cache"))
     monkeypatch.setenv("DLGRADE_DATA", str(tmp_path / "data"))
     monkeypatch.setattr("dlgrade.data.resolve.SYSTEM_DIR", tmp_path / "system")
+    monkeypatch.setenv("DLGRADE_SYSTEM_DATA", str(tmp_path / "system"))  # also in worker processes
     (tmp_path / "data").mkdir()
     return tmp_path

@@ -88,7 +88,7 @@ def calibrate(task, seeds: int, profile: str, k: float = 3.0, out: Path = Path("
     from dlgrade.autograde.executors import LocalExecutor
     from dlgrade.autograde.worker_jobs import ONE_THREAD_ENV
     from dlgrade.errors import DlgradeError
-    from dlgrade.pipeline import Failed, question_jobs, settle_run
+    from dlgrade.autograde.question_runs import Failed, question_jobs, settle_run
     from dlgrade.runstore import cached_run, run_dir_for
 
     if seeds < 2:

@@ -26,7 +26,11 @@ from dlgrade.data.registry import DATASETS, Dataset, Form
 from dlgrade.errors import DatasetError
 from dlgrade.progress import Progress
 
-SYSTEM_DIR = Path("/usr/share/datasets")
+SYSTEM_DIR = Path("/usr/share/datasets")  # Debian's dataset packages; ``$DLGRADE_SYSTEM_DATA`` overrides it
+
+
+def system_dir() -> Path:
+    return Path(os.environ.get("DLGRADE_SYSTEM_DATA") or SYSTEM_DIR)
 
 
 def cache_root() -> Path:
@@ -42,7 +46,7 @@ def search_dirs() -> list[tuple[Path, str]]:
     """The folders searched, in order, each with where it came from."""
     dirs = [(Path(d).expanduser(), "$DLGRADE_DATA") for d in os.environ.get("DLGRADE_DATA", "").split(os.pathsep) if d]
     dirs.append((cache_root() / "datasets", "cache"))
-    dirs.append((SYSTEM_DIR, "Debian dataset packages"))
+    dirs.append((system_dir(), "Debian dataset packages"))
     return dirs
 
 

@@ -197,7 +197,7 @@ def test_handout_stubs_and_public_tests(tmp_path):
         if task.student_functions:
             assert f"{task.slug}.py" in names and f"test_{task.slug}.py" in names
     src = (tmp_path / "hw6_q1.py").read_text()
-    assert "def batch_norm(x: np.ndarray, epsilon: float=0.001) -> np.ndarray:" in src
+    assert "def batch_norm(x: np.ndarray, epsilon: float = 0.001) -> np.ndarray:" in src  # PEP 8 spacing
     assert "raise NotImplementedError" in src and "Normalise each column" in src
     assert "hp.Int(name, 16, 512, step=16)" in (tmp_path / "hw14_q4.py").read_text()
     run = lambda: subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_hw6_q1.py"],  # noqa: E731

@@ -240,7 +240,7 @@ def test_pool_processes_get_one_tensorflow_thread_and_longest_questions_go_first
 
 
 def test_full_runs_ask_dask_for_a_gpu_and_the_local_pool_for_nothing(tmp_path, dask2):
-    from dlgrade.pipeline import question_jobs
+    from dlgrade.autograde.question_runs import question_jobs
 
     with make_executor(scheduler=dask2.address, progress="off", log=lambda s: None) as ex:
         [full] = question_jobs([HW6], "full", 0, tmp_path, False, ex)
@@ -322,14 +322,15 @@ def test_run_on_dask_returns_results_and_figures_the_client_writes(tmp_path, das
     """A Dask worker runs the question in a folder of its own (its dataset resolved there, from its own
     DLGRADE_DATA); its results.json and figure bytes come back through the scheduler and are written here."""
     from dlgrade.pipeline import run_questions
-    from dlgrade.results import load
+    from dlgrade.results import figure_file, load, missing_figures
 
     with make_executor(scheduler=dask2.address, progress="off", log=lambda s: None) as ex:
         ran, failed = run_questions([get_question("hw14.q1")], "smoke", 0, tmp_path, echo=lambda s: None, executor=ex)
     assert not failed and [r.question.id for r in ran] == ["hw14.q1"] and not ran[0].outcome.cached
     run_dir = tmp_path / "runs" / "smoke" / "hw14.q1"
     result = load(run_dir)
-    assert result.figures and all((run_dir / f).stat().st_size > 0 for f in result.figures.values())
+    assert result.figures and not missing_figures(result, run_dir)  # every language's figure file
+    assert all((run_dir / figure_file(f, lang)).stat().st_size > 0 for f in result.figures.values() for lang in ("en", "fa"))
     assert (run_dir / "grade.json").is_file() and ran[0].grade.total > 0
     assert not list(run_dir.glob("*.tmp"))
     ran, _ = run_questions([get_question("hw14.q1")], "smoke", 0, tmp_path, echo=lambda s: None,

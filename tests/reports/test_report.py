@@ -107,7 +107,7 @@ def test_a_task_that_cannot_run_gets_a_section_and_the_rest_is_reported(tmp_path
 
     monkeypatch.setenv("DLGRADE_DATA", str(tmp_path / "empty"))
     monkeypatch.setenv("DLGRADE_CACHE", str(tmp_path / "cache"))
-    monkeypatch.setattr("dlgrade.data.resolve.SYSTEM_DIR", tmp_path / "system")
+    monkeypatch.setenv("DLGRADE_SYSTEM_DATA", str(tmp_path / "system"))  # the pool's worker processes inherit it
     code = cli.main(["report", "--profile", "smoke", "--out", str(tmp_path / "out"), "--lang", "en",
                      "--tasks", "hw6.q1", "hw14.q4"])
     assert code == 2
