@@ -124,6 +124,17 @@ class View:
 CATALOG = Words()
 
 CATALOG.add({
+    # notes on a dataset form whose files differ from the official ones (dlgrade.data.registry Form.lossy, same
+    # English text), shown in the report's provenance appendix; keyed by the form's name
+    "data_note": {
+        "jpeg-image-folders": {
+            "en": "re-encoded as JPEG quality 75: pixels differ slightly from the official files",
+            "fa": "دوباره با JPEG و کیفیت ۷۵ ذخیره شده است: پیکسل‌ها اندکی با پرونده‌های رسمی فرق دارند",
+        },
+    },
+})
+
+CATALOG.add({
     "report": {
         "title": {"en": "Deep Learning Homework: Re-run and Graded", "fa": "تمرین‌های یادگیری عمیق: اجرای دوباره و نمره‌دهی"},
         "subtitle": {"en": "Homework sets 6 and 14, every question re-run by dlgrade",

@@ -34,7 +34,8 @@ class Form:
         urls: file -> download URL; a form with URLs can be fetched.
         package: for data shipped inside a Python package: its import name (files are then
             relative to the package folder).
-        lossy: a note when the form's pixels differ from the official ones.
+        lossy: a note when the form's pixels differ from the official ones (English; the report shows the
+            catalog's ``data_note.<name>`` in its language, see dlgrade.words).
     """
 
     name: str

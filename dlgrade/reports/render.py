@@ -95,6 +95,13 @@ def filters(lang: str) -> dict[str, Callable[..., Any]]:
     }
 
 
+def data_note(form: str, note: str, lang: str) -> str:
+    """The provenance note of a dataset form (``lossy`` in :mod:`dlgrade.data.registry`) in ``lang``: the
+    catalog's ``data_note.<form>`` when it has one, else the note as the run recorded it."""
+    key = f"data_note.{form}"
+    return CATALOG.text(key, lang) if CATALOG.has(key) else note
+
+
 def typeface_note(lang: str) -> str:
     """Which face the Persian text is set in, for the appendix."""
     try:
@@ -115,6 +122,7 @@ def environment(lang: str, sections: Sequence[Section] = ()) -> jinja2.Environme
     env.globals["w"] = CATALOG.view(lang, "report")
     env.globals["list_sep"] = nb.STYLES[lang].list_sep
     env.globals["typeface"] = typeface_note(lang)
+    env.globals["data_note"] = lambda form, note: data_note(form, note, lang)
     return env
 
 

@@ -375,6 +375,40 @@ def _text_number(token: str, lang: str) -> _Num:
     return _Num(lang, _localise_ascii(token, lang), MINUS if negative else "", exp, "", suffix)
 
 
+# Inside a run of Latin words: versions (kept), e-notation, and numbers that are not part of an identifier
+# ("32" in "Conv 32 3×3", not the "6" of "hw6_q4", "CIFAR-10" or "glove.6B") — the rule of latin_digits_outside_verbatim.
+_RUN_NUMBERS = re.compile(
+    r"(?P<version>(?<![A-Za-z0-9_.])[0-9]+(?:\.[0-9]+){2,}(?![A-Za-z0-9_]))"
+    r"|(?P<sci>(?<![A-Za-z0-9_.])(?<![A-Za-z][-.])[0-9]+(?:\.[0-9]+)?[eE][-+−]?[0-9]+(?![A-Za-z0-9_]))"
+    r"|(?P<num>(?<![A-Za-z0-9_.])(?<![A-Za-z][-.])[0-9]+(?:\.[0-9]+)?(?![A-Za-z0-9_])(?![-.][A-Za-z]))"
+    r"|(?P<sup>[⁰¹²³⁴⁵⁶⁷⁸⁹⁻]*[⁰¹²³⁴⁵⁶⁷⁸⁹])"
+)
+_FROM_SUPERSCRIPT = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹⁻", "0123456789" + MINUS)
+
+
+def _localise_run(run: str, lang: str, html: bool) -> str:
+    """A run of Latin words (code-like text in a formula) with its numbers in ``lang``'s digits; identifiers
+    and versions keep theirs. In HTML, superscript digits ("‖a−p‖²") become ``<sup>`` with ``lang``'s digits."""
+    out, pos = [], 0
+    for m in _RUN_NUMBERS.finditer(run):
+        if m.lastgroup == "sup" and not html:
+            continue
+        piece = run[pos:m.start()]
+        out.append(escape(piece) if html else piece)
+        token = m.group()
+        if m.lastgroup == "version":
+            out.append(escape(token) if html else token)
+        elif m.lastgroup == "sci":
+            out.append(_text_number(token, lang).out(html))
+        elif m.lastgroup == "sup":
+            out.append(Markup("<sup>{}</sup>").format(_localise_ascii(token.translate(_FROM_SUPERSCRIPT), lang)))
+        else:
+            out.append(_localise_ascii(token, lang))
+        pos = m.end()
+    out.append(escape(run[pos:]) if html else run[pos:])
+    return "".join(str(p) for p in out)
+
+
 def localise_text(text: str, lang: str, *, html: bool = False, isolate_latin: bool = False) -> str:
     """Localise the numbers inside free text, leaving identifiers, versions and hashes as they are.
 
@@ -400,6 +434,9 @@ def localise_text(text: str, lang: str, *, html: bool = False, isolate_latin: bo
     def plain(chunk: str) -> None:
         if lang == "fa":
             chunk = chunk.translate(_FA)
+            if html:  # superscripts ("‖a−p‖²") as <sup> with Persian digits
+                out.append(_localise_run(chunk, lang, html))
+                return
         out.append(escape(chunk) if html else chunk)
 
     while (m := _TOKENS.search(text, pos)) is not None:
@@ -418,6 +455,8 @@ def localise_text(text: str, lang: str, *, html: bool = False, isolate_latin: bo
                     out.append(ltr_html(piece) if html else isolate_text(piece))
                 else:
                     out.append(escape(piece) if html else piece)
+        elif kind == "latin" and lang == "fa":  # code-like text in a formula: "Conv 32 3×3" → "Conv ۳۲ ۳×۳"
+            out.append(_localise_run(token, lang, html))
         elif kind == "latin":
             out.append(escape(token) if html else token)
         elif kind == "comma":

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 from markupsafe import Markup
@@ -171,3 +173,30 @@ def test_latin_runs_end_at_a_word_code_stays_whole():
         "روی \u2066CIFAR-10\u2069 با \u2066Dropout\u2069 ۰٫۵"
     assert localise_text("loss -0.25", "en") == "loss −0.25"
     assert localise_text("Vazirmatn 33.0.3 (npm)", "fa", isolate_latin=True) == "\u2066Vazirmatn 33.0.3 (npm)\u2069"
+
+
+def test_formulas_localise_numbers_inside_code_like_runs_but_not_identifiers_or_versions():
+    from dlgrade.reports.bidi import latin_digits_outside_verbatim
+    from dlgrade.reports.render import filters
+
+    formula = filters("fa")["formula"]
+    html = str(formula("Conv 32 3×3 ReLU → Dense(64, ReLU) → Dropout 0.25 → Dense 10"))
+    assert "Conv ۳۲ ۳×۳ ReLU → Dense(۶۴, ReLU)" in html and "۰٫۲۵" in html
+    assert latin_digits_outside_verbatim(f"<p>{html}</p>") == []
+    kept = str(formula("hw6_q4 CIFAR-10 glove.6B.50d Keras 3.1.0 lr=1e-3"))
+    assert "hw6_q4 CIFAR-10 glove.6B.50d Keras 3.1.0 lr=" in kept and "<sup>−۳</sup>" in kept
+    assert "‖a−p‖<sup>۲</sup>" in str(formula("max(‖a−p‖² + 0.4, 0)"))
+    assert str(filters("en")["formula"]("Dense(64)")).endswith(">Dense(64)</bdi>")  # English unchanged
+
+
+def test_lossy_data_notes_have_a_persian_text_matching_the_registry():
+    from dlgrade.data.registry import DATASETS
+    from dlgrade.reports.render import data_note
+
+    lossy = [f for d in DATASETS.values() for f in d.forms if f.lossy]
+    assert lossy
+    for form in lossy:
+        assert data_note(form.name, form.lossy, "en") == form.lossy
+        fa = data_note(form.name, form.lossy, "fa")
+        assert fa != form.lossy and not re.search("[0-9]", fa)
+    assert data_note("unknown-form", "as recorded", "fa") == "as recorded"

@@ -155,3 +155,11 @@ def test_persian_pdf_digits_are_persian_code_points_and_glyphs(pdfs):
     for ch in "۴۵۶۷":  # the Persian forms (U+06F4..06F7), not the Arabic-Indic ones, whatever font draws them
         assert all(glyph == f"uni{ord(ch):04X}" for _, glyph in glyphs[ch]), (ch, glyphs[ch])
         assert any(font.startswith(prefix) for font, _ in glyphs[ch]), (ch, glyphs[ch])
+
+
+def test_persian_report_has_no_latin_digits_outside_verbatim_islands(pdfs):
+    from dlgrade.reports.bidi import latin_digits_outside_verbatim
+
+    html = (pdfs["fa"].parent / "report-fa.html").read_text(encoding="utf-8")
+    assert latin_digits_outside_verbatim(html) == []
+    assert "re-encoded as JPEG" not in html  # the data note of a lossy form is in Persian
