@@ -176,7 +176,7 @@ def test_latin_runs_end_at_a_word_code_stays_whole():
 
 
 def test_formulas_localise_numbers_inside_code_like_runs_but_not_identifiers_or_versions():
-    from dlgrade.reports.bidi import latin_digits_outside_verbatim
+    from dlgrade.typeset.bidi import latin_digits_outside_verbatim
     from dlgrade.reports.render import filters
 
     formula = filters("fa")["formula"]

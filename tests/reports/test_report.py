@@ -158,7 +158,7 @@ def test_persian_pdf_digits_are_persian_code_points_and_glyphs(pdfs):
 
 
 def test_persian_report_has_no_latin_digits_outside_verbatim_islands(pdfs):
-    from dlgrade.reports.bidi import latin_digits_outside_verbatim
+    from dlgrade.typeset.bidi import latin_digits_outside_verbatim
 
     html = (pdfs["fa"].parent / "report-fa.html").read_text(encoding="utf-8")
     assert latin_digits_outside_verbatim(html) == []
