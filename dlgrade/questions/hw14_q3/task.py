@@ -100,6 +100,9 @@ def compare_remedies(ctx, got) -> dict:
         "remedy.test.best_accuracy_change": rounded(r["accuracy"] - b["accuracy"]),
         "remedy.test.best_nv_recall_change": rounded(r["nv_recall"] - b["nv_recall"]),
         "remedy.test.max_balanced_accuracy_gain": rounded(max(rows[v]["balanced_accuracy"] for v in REMEDIES) - b["balanced_accuracy"]),
+        # the student's own remedy (their class_weights), whichever was chosen on validation
+        "remedy.class_weights.test.balanced_accuracy_gain": rounded(rows["class_weights"]["balanced_accuracy"] - b["balanced_accuracy"]),
+        "remedy.class_weights.test.mel_recall_gain": rounded(rows["class_weights"]["mel_recall"] - b["mel_recall"]),
     })
     columns = ["training", *REMEDY_MEASURES]
     ctx.result.add_table("remedies", columns, [[v] + [rounded(rows[v][k]) for k in REMEDY_MEASURES] for v in VARIANTS])
