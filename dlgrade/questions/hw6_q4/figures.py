@@ -7,6 +7,7 @@ import numpy as np
 
 from dlgrade.data.registry import CIFAR10_CLASSES
 from dlgrade.kit import plots
+from dlgrade.typeset.numbers import fmt_number
 
 from .spec import CLASS_WORDS
 
@@ -27,4 +28,4 @@ def confusion_matrix(ctx, confusion: np.ndarray) -> None:
     n = int(confusion.sum())
     plots.draw(ctx.figure("confusion_matrix", "confusion_matrix.png"), plots.confusion_matrix, confusion,
                [CLASS_WORDS[c] for c in CIFAR10_CLASSES],
-               title={"en": f"CIFAR-10 test ({n} images), row-normalised", "fa": f"آزمون CIFAR-10 ({n} تصویر)، نرمال‌شده در هر سطر"})
+               title={"en": f"CIFAR-10 test ({n} images), row-normalised", "fa": f"آزمون CIFAR-10 ({fmt_number(n, 0, 'fa')} تصویر)، نرمال‌شده در هر سطر"})

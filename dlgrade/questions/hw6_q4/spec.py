@@ -133,7 +133,7 @@ WORDS = {
         "hyperparameter": {"en": "hyper-parameter", "fa": "ابرپارامتر"},
         "value": {"en": "value", "fa": "مقدار"},
         "class": {"en": "class", "fa": "کلاس"},
-        "precision": {"en": "precision", "fa": "precision"},
+        "precision": {"en": "precision", "fa": "دقت (precision)"},
         "recall": {"en": "recall", "fa": "بازخوانی"},
         "f1": {"en": "F1", "fa": "F1"},
         "support": {"en": "support", "fa": "تعداد"},
