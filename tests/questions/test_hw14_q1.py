@@ -205,10 +205,14 @@ def test_pca_map_writes_a_print_ready_png(toy_kv, tmp_path):
     words = ["man", "king", "woman", "queen"]
     points, stars, explained = evaluate.pca_projection(np.array([toy_kv[w] for w in words]), {"king − man + woman": toy_kv["king"]})
     assert len(explained) == 2 and sum(explained) <= 1 + 1e-9 and set(stars) == {"king − man + woman"}
-    figures.pca_map(dict(zip(words, points)), {"male": ("man", "king"), "female": ("woman", "queen")},
-                    (("man", "woman", "gender"), ("king", "queen", "gender")), stars, explained, "toy", tmp_path / "m.png")
-    with Image.open(tmp_path / "m.png") as im:
-        assert round(im.info["dpi"][0]) == 150 and im.size[0] >= 900
+    from dlgrade.kit import plots
+
+    paths = {lang: tmp_path / f"m.{lang}.png" for lang in ("en", "fa")}
+    plots.draw(paths, figures.pca_map, dict(zip(words, points)), {"male": ("man", "king"), "female": ("woman", "queen")},
+               (("man", "woman", "gender"), ("king", "queen", "gender")), stars, explained, "gender_age")
+    for path in paths.values():  # one print-ready figure per language
+        with Image.open(path) as im:
+            assert round(im.info["dpi"][0]) == 150 and im.size[0] >= 900
 
 
 def test_every_word_list_is_lowercase_and_groups_have_no_duplicates_and_words():
