@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 from dlgrade import results as results_mod
-from dlgrade.words import LANGS
 from dlgrade.kit.config import Config
 from dlgrade.kit.question import Question
 from dlgrade.profiles import PROFILES
@@ -121,7 +120,7 @@ def check_question(question: Question, smoke: Callable[[], object]) -> Iterator[
 
     def figures_registered():
         outcome = smoke()
-        registered = {results_mod.figure_file(f, lang) for f in outcome.result.figures.values() for lang in LANGS}
+        registered = set(results_mod.figure_files(outcome.result))
         drawn = {p.name for p in Path(outcome.run_dir).glob("*.png")}
         assert drawn == registered, f"drawn but not registered: {sorted(drawn - registered)}; registered but missing: {sorted(registered - drawn)}"
 

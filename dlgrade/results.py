@@ -112,12 +112,16 @@ def figure_file(file: str, lang: str) -> str:
     return f"{stem}.{lang}.{ext}"
 
 
-def missing_figures(result: "TaskResult", run_dir: Path) -> list[str]:
-    """The files of ``result``'s figures (every report language's) that are not in ``run_dir``."""
+def figure_files(result: "TaskResult") -> list[str]:
+    """The files of ``result``'s figures, every report language's (relative to its run folder)."""
     from dlgrade.words import LANGS
 
-    return [figure_file(f, lang) for f in result.figures.values() for lang in LANGS
-            if not (Path(run_dir) / figure_file(f, lang)).is_file()]
+    return [figure_file(f, lang) for f in result.figures.values() for lang in LANGS]
+
+
+def missing_figures(result: "TaskResult", run_dir: Path) -> list[str]:
+    """The files of ``result``'s figures (every report language's) that are not in ``run_dir``."""
+    return [f for f in figure_files(result) if not (Path(run_dir) / f).is_file()]
 
 
 def to_jsonable(value: Any) -> Any:

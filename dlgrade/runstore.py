@@ -9,17 +9,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-import platform
 import shutil
 import subprocess
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from dlgrade import __version__
 from dlgrade import results as results_mod
 from dlgrade.data import DataResolver
 from dlgrade.errors import ResultsError
@@ -30,21 +27,12 @@ from dlgrade.kit.seeds import Seeds
 from dlgrade.profiles import check_profile
 from dlgrade.progress import Progress
 from dlgrade.results import TaskResult
+from dlgrade.versions import library_versions
 
 LIBRARIES = ("numpy", "tensorflow", "keras", "keras-tuner", "scikit-learn", "gensim", "matplotlib", "jinja2", "weasyprint")
 KIT_DIR = Path(__file__).resolve().parent / "kit"
 # The figures' text is set by these (fonts, Persian digits): a change redraws the figures.
 FIGURE_TEXT_MODULES = tuple(Path(__file__).resolve().parent / "typeset" / f for f in ("figure_text.py", "numbers.py"))
-
-
-def library_versions() -> dict[str, str]:
-    versions = {"python": platform.python_version(), "dlgrade": __version__}
-    for lib in LIBRARIES:
-        try:
-            versions[lib] = metadata.version(lib)
-        except metadata.PackageNotFoundError:
-            versions[lib] = "not installed"
-    return versions
 
 
 def git_commit() -> str | None:
@@ -80,7 +68,7 @@ def fingerprint(question: Question, profile: str, seed: int, config: dict, data:
         "profile": profile,
         "seed": seed,
         "data": {name: data.fingerprint(name) for name in question.datasets},
-        "versions": library_versions(),
+        "versions": library_versions(LIBRARIES),
         "overrides": overrides_digest,
     }
     blob = json.dumps(parts, sort_keys=True, default=str).encode()
@@ -100,16 +88,17 @@ def run_dir_for(out: Path, profile: str, question_id: str) -> Path:
 
 
 def cached_run(question: Question, profile: str, seed: int = 0, out: Path = Path("out"),
-               run_dir: Path | None = None) -> RunOutcome | None:
+               run_dir: Path | None = None, overrides_digest: str = "") -> RunOutcome | None:
     """The run of ``question`` the store already holds with an unchanged fingerprint, or ``None`` (not run yet,
-    changed, unreadable, or its data cannot be found: running it says why)."""
+    changed, unreadable, or its data cannot be found: running it says why). ``overrides_digest`` as for
+    :func:`run_question` (a run with other functions than the reference's)."""
     check_profile(profile)
     run_dir = Path(run_dir) if run_dir else run_dir_for(out, profile, question.id)
     if not (run_dir / results_mod.RESULTS_FILE).is_file():
         return None
     try:
         data = DataResolver(progress=Progress(question.id, quiet=True), allow_download=False)
-        key, _ = fingerprint(question, profile, seed, question.config(profile).to_dict(), data)
+        key, _ = fingerprint(question, profile, seed, question.config(profile).to_dict(), data, overrides_digest)
         cached = results_mod.load(run_dir)
     except Exception:  # noqa: BLE001 - missing data, a broken results.json: the run itself reports it
         return None

@@ -19,7 +19,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from dlgrade.autograde.sandbox import _ro_binds  # noqa: E402
+from dlgrade.autograde.sandbox import _ro_binds, ro_bind_args  # noqa: E402
 
 
 def main() -> int:
@@ -33,15 +33,7 @@ def main() -> int:
     for name in ("bin", "sbin", "lib", "lib64"):
         if os.path.islink(f"/{name}"):
             argv += ["--symlink", os.readlink(f"/{name}"), f"/{name}"]
-    made = {"/", "/tmp", "/usr", "/etc", "/sys"}
-    for p in _ro_binds() + [str(REPO)]:
-        parts = Path(p).parts
-        for i in range(2, len(parts)):
-            d = "/" + "/".join(parts[1:i])
-            if d not in made:
-                argv += ["--perms", "0755", "--dir", d]
-                made.add(d)
-        argv += ["--ro-bind", p, p]
+    argv += ro_bind_args(_ro_binds() + [str(REPO)], {"/", "/tmp", "/usr", "/etc", "/sys"})
     argv += ["--chdir", str(REPO), "--", "setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
              "--inh-caps=-all", "--bounding-set=-all", "--", sys.executable, "-m", "pytest", "-q",
              "-p", "no:cacheprovider", "-rs", "tests/autograde"] + sys.argv[1:]

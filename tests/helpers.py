@@ -1,4 +1,5 @@
-"""Test helpers: a local HTTP file server on 127.0.0.1 and tiny dataset files."""
+"""Test helpers: a local HTTP file server on 127.0.0.1, tiny dataset files, and a question run with a student's
+functions that fails steps the way the sandbox does."""
 
 from __future__ import annotations
 
@@ -67,3 +68,19 @@ def write_keras_npz(path: Path, n_train: int = 20, n_test: int = 10, seed: int =
     np.savez(path, x_train=rng.integers(0, 255, (n_train, 28, 28), dtype=np.uint8), y_train=rng.integers(0, 10, n_train, dtype=np.uint8),
              x_test=rng.integers(0, 255, (n_test, 28, 28), dtype=np.uint8), y_test=rng.integers(0, 10, n_test, dtype=np.uint8))
     return path
+
+
+def run_like_sandbox(question, ctx, fns):
+    """Run every step of ``question`` in this process with ``fns`` as the student functions, an exception of theirs
+    failing its step (and only the steps that need it) as the sandbox executor does. Returns the step report."""
+    from dlgrade.kit.runner import StepFailed, in_process, run_steps
+
+    inner = in_process(question, ctx, fns)
+
+    def sandbox_like(step, inputs):
+        try:
+            return inner(step, inputs)
+        except Exception as e:  # noqa: BLE001 - a student's exception is the step's failure
+            raise StepFailed(step.name, "error", f"{type(e).__name__}: {e}") from None
+
+    return run_steps(question, ctx, sandbox_like, keep_going=True)

@@ -1,6 +1,6 @@
 """The package's layers follow the data, and no import runs back up:
 
-ground (errors, progress, profiles, results, words, text, typeset) -> data -> kit -> questions -> run store ->
+ground (errors, progress, profiles, results, words, text, typeset, versions) -> data -> kit -> questions -> run store ->
 rubric grading -> autograding -> reports -> pipeline -> CLI.
 
 Reports are the last consumer: they never load rubrics or import questions. Imports inside functions count.
@@ -14,7 +14,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent / "dlgrade"
 LAYERS = [
     ("ground", ("dlgrade", "dlgrade.errors", "dlgrade.progress", "dlgrade.profiles", "dlgrade.results", "dlgrade.words",
-                "dlgrade.text", "dlgrade.typeset")),
+                "dlgrade.text", "dlgrade.typeset", "dlgrade.versions")),
     ("data", ("dlgrade.data",)),
     ("kit", ("dlgrade.kit",)),
     ("questions", ("dlgrade.questions",)),

@@ -102,7 +102,7 @@ def calibrate(task, seeds: int, profile: str, k: float = 3.0, out: Path = Path("
     run_dirs = {seed: run_dir_for(root / f"seed{seed}", profile, task.id) for seed in range(seeds)}
     outcomes = {}
     for seed in range(seeds):
-        hit = None if force or variant else cached_run(task, profile, seed, run_dir=run_dirs[seed])  # a variant's job checks its own cache
+        hit = None if force else cached_run(task, profile, seed, run_dir=run_dirs[seed], overrides_digest=variant or "")
         if hit is not None:
             outcomes[seed] = hit
     todo = [seed for seed in range(seeds) if seed not in outcomes]

@@ -409,6 +409,21 @@ def _ro_binds() -> list[str]:
     return keep
 
 
+def ro_bind_args(paths: list[str], made: set[str]) -> list[str]:
+    """bubblewrap arguments binding each of ``paths`` read-only at the same place, after creating (0755) every parent
+    folder not yet in ``made`` (which it extends): the sandbox's root is an empty tmpfs."""
+    argv: list[str] = []
+    for p in paths:
+        parts = PurePosixPath(p).parts
+        for i in range(2, len(parts)):
+            d = "/".join(parts[:i]).replace("//", "/")
+            if d not in made:
+                argv += ["--perms", "0755", "--dir", d]
+                made.add(d)
+        argv += ["--ro-bind", p, p]
+    return argv
+
+
 def _hidden_paths(bound: list[str]) -> list[str]:
     """Folders inside bound trees that the sandbox must not see: an installed (non-editable)
     dlgrade package, system dataset folders, dlgrade's data and cache folders."""
@@ -442,16 +457,7 @@ def _bwrap_argv(bwrap: str, mode: str, staging: Path, limits: Limits, inbox_bind
     size = str(limits.tmp_mb << 20)
     for p in ("/tmp", "/dev/shm", "/work"):
         argv += ["--perms", "01777", "--size", size, "--tmpfs", p]
-    made = {"/", "/tmp", "/dev", "/dev/shm", "/work", "/usr", "/etc"}
-    binds = _ro_binds()
-    for p in binds:
-        parts = PurePosixPath(p).parts
-        for i in range(2, len(parts)):
-            d = "/".join(parts[:i]).replace("//", "/")
-            if d not in made:
-                argv += ["--perms", "0755", "--dir", d]
-                made.add(d)
-        argv += ["--ro-bind", p, p]
+    argv += ro_bind_args(_ro_binds(), {"/", "/tmp", "/dev", "/dev/shm", "/work", "/usr", "/etc"})
     for h in hidden:
         argv += ["--perms", "0755", "--size", "4096", "--tmpfs", h]
     for sub in ("runtime", "submission", "inbox"):

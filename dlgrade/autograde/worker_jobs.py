@@ -127,7 +127,6 @@ def run_question_job(question_id: str, profile: str, seed: int, force: bool = Fa
     from dlgrade.progress import Progress
     from dlgrade.questions import get_question
     from dlgrade.runstore import run_question
-    from dlgrade.words import LANGS
 
     q = get_question(question_id)
     with tempfile.TemporaryDirectory(prefix="dlgrade-run-") as tmp:
@@ -139,8 +138,7 @@ def run_question_job(question_id: str, profile: str, seed: int, force: bool = Fa
         except DlgradeError as e:
             return {"error": str(e), "worker": whoami()}
         text = (where / results_mod.RESULTS_FILE).read_text(encoding="utf-8")
-        files = {rel: (where / rel).read_bytes() for f in outcome.result.figures.values()
-                 for rel in (results_mod.figure_file(f, lang) for lang in LANGS)}
+        files = {rel: (where / rel).read_bytes() for rel in results_mod.figure_files(outcome.result)}
     return {"results": text, "files": files, "error": "", "worker": whoami()}
 
 

@@ -8,6 +8,7 @@ The verdict is a code (``above``, ``within``, ``below``) that the templates turn
 from __future__ import annotations
 
 import math
+import statistics
 from typing import Sequence
 
 SANDBOX_SAFE = True
@@ -27,12 +28,7 @@ def seeds_band(a: Sequence[float], b: Sequence[float], z: float = Z) -> float | 
     fewer than two seeds on either side (one seed has no spread to measure)."""
     if len(a) < 2 or len(b) < 2:
         return None
-    var = lambda v: sum((x - sum(v) / len(v)) ** 2 for x in v) / (len(v) - 1)  # noqa: E731
-    return z * math.sqrt(var(a) / len(a) + var(b) / len(b))
-
-
-def mean(values: Sequence[float]) -> float:
-    return float(sum(values) / len(values))
+    return z * math.sqrt(statistics.variance(a) / len(a) + statistics.variance(b) / len(b))
 
 
 def compare(a: float, b: float, band: float | None) -> dict:
@@ -57,7 +53,7 @@ def compare_accuracies(a: float, b: float, n: int) -> dict:
 
 def compare_seeds(a: Sequence[float], b: Sequence[float]) -> dict:
     """:func:`compare` of the means of two measures over seeds, with the seeds' band."""
-    out = compare(mean(a), mean(b), seeds_band(a, b))
+    out = compare(statistics.fmean(a), statistics.fmean(b), seeds_band(a, b))
     out["seeds"] = min(len(a), len(b))
     return out
 
@@ -67,6 +63,6 @@ def compare_runs(a: Sequence[float], b: Sequence[float], n: int) -> dict:
     accuracies on ``n`` test images (one seed has no spread to measure)."""
     if len(a) >= 2 and len(b) >= 2:
         return compare_seeds(a, b)
-    out = compare_accuracies(mean(a), mean(b), n)
+    out = compare_accuracies(statistics.fmean(a), statistics.fmean(b), n)
     out["seeds"] = min(len(a), len(b))
     return out

@@ -28,6 +28,7 @@ from dlgrade.autograde.sandbox import (
     Session,
     StudentError,
     _ro_binds,
+    ro_bind_args,
     protections,
 )
 
@@ -722,15 +723,7 @@ def _run_fallback(as_nobody: bool, bwrap: bool) -> dict:
     for name in ("bin", "sbin", "lib", "lib64"):
         if os.path.islink(f"/{name}"):
             argv += ["--symlink", os.readlink(f"/{name}"), f"/{name}"]
-    made = {"/", "/tmp", "/usr", "/etc", "/sys"}
-    for p in _ro_binds() + [str(REPO)]:
-        parts = Path(p).parts
-        for i in range(2, len(parts)):
-            d = "/" + "/".join(parts[1:i])
-            if d not in made:
-                argv += ["--perms", "0755", "--dir", d]
-                made.add(d)
-        argv += ["--ro-bind", p, p]
+    argv += ro_bind_args(_ro_binds() + [str(REPO)], {"/", "/tmp", "/usr", "/etc", "/sys"})
     argv.append("--")
     if as_nobody:
         argv += ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all",

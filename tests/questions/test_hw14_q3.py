@@ -17,7 +17,7 @@ from dlgrade.data.registry import CIFAR10_CLASSES, DERMAMNIST_MD5
 from dlgrade.errors import DatasetError
 from dlgrade.results import missing_figures
 from dlgrade.kit.question import Context
-from dlgrade.kit.runner import StepFailed, in_process, run_steps
+from dlgrade.kit.runner import StepFailed
 from dlgrade.kit.seeds import Seeds
 from dlgrade.progress import Progress
 from dlgrade.questions.hw14_q3 import QUESTION, data, evaluate, train
@@ -27,7 +27,7 @@ from dlgrade.results import TaskResult, metric_name_problem
 from dlgrade.rubric import evaluate_check, load_rubric
 from dlgrade.rubric.properties import data_source_verified, range_by_data
 
-from helpers import serve
+from helpers import run_like_sandbox, serve
 
 SIZES = {"train": 21, "val": 14, "test": 14}
 
@@ -380,15 +380,7 @@ def _tiny_resnet(input_shape=(28, 28, 3), num_classes=7):
 def _run(tmp_path, fns, config=TINY):
     ctx = Context(question=QUESTION, profile="smoke", seed=0, config=config, seeds=Seeds(0, SEED_OFFSETS), run_dir=tmp_path,
                   data=_FakeData(_fake_cifar(per_class=70)), progress=Progress("t", quiet=True))
-    inner = in_process(QUESTION, ctx, fns)
-
-    def sandbox_like(step, inputs):  # what the sandbox executor does: a student's exception fails the step
-        try:
-            return inner(step, inputs)
-        except Exception as e:  # noqa: BLE001
-            raise StepFailed(step.name, "error", f"{type(e).__name__}: {e}") from None
-
-    return ctx, run_steps(QUESTION, ctx, sandbox_like, keep_going=True)
+    return ctx, run_like_sandbox(QUESTION, ctx, fns)
 
 
 def test_no_training_step_receives_validation_or_test_labels():

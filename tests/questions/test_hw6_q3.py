@@ -12,13 +12,15 @@ import pytest
 
 from dlgrade.kit.keras_fit import reset
 from dlgrade.kit.question import Context
-from dlgrade.kit.runner import StepFailed, in_process, run_steps
+from dlgrade.kit.runner import StepFailed
 from dlgrade.kit.seeds import Seeds
 from dlgrade.progress import Progress
 from dlgrade.questions.hw6_q3 import QUESTION, data, evaluate, train
 from dlgrade.questions.hw6_q3.reference import build_trunk, rotate_batch
 from dlgrade.questions.hw6_q3.spec import CONFIGS, SEED_OFFSETS
 from dlgrade.results import metric_name_problem, missing_figures
+
+from helpers import run_like_sandbox
 
 
 def _asymmetric(n=1, h=5):
@@ -266,15 +268,7 @@ def _tiny_trunk(input_shape=(32, 32, 3)):
 def _run(tmp_path, fns):
     ctx = Context(question=QUESTION, profile="smoke", seed=0, config=TINY, seeds=Seeds(0, SEED_OFFSETS), run_dir=tmp_path,
                   data=types.SimpleNamespace(load=lambda name: _fake_cifar()), progress=Progress("t", quiet=True))
-    inner = in_process(QUESTION, ctx, fns)
-
-    def sandbox_like(step, inputs):  # what the sandbox executor does: a student's exception fails the step
-        try:
-            return inner(step, inputs)
-        except Exception as e:  # noqa: BLE001
-            raise StepFailed(step.name, "error", f"{type(e).__name__}: {e}") from None
-
-    return ctx, run_steps(QUESTION, ctx, sandbox_like, keep_going=True)
+    return ctx, run_like_sandbox(QUESTION, ctx, fns)
 
 
 def test_a_broken_rotate_batch_costs_only_the_steps_that_use_it(tmp_path):

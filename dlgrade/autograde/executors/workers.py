@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import platform
 import shutil
 import socket
 import subprocess
 from dataclasses import asdict, dataclass, field
-from importlib import metadata
 from typing import Any, Callable
+
+from dlgrade import versions
 
 #: Libraries whose versions must agree between the client and every worker (plus Python and dlgrade).
 COMPARED_LIBRARIES = ("numpy", "tensorflow", "keras", "keras-tuner", "scikit-learn")
@@ -24,15 +24,7 @@ COMPARED_LIBRARIES = ("numpy", "tensorflow", "keras", "keras-tuner", "scikit-lea
 
 def library_versions() -> dict[str, str]:
     """Versions of Python, dlgrade and :data:`COMPARED_LIBRARIES` in this process ("not installed" if absent)."""
-    from dlgrade import __version__
-
-    versions = {"python": platform.python_version(), "dlgrade": __version__}
-    for lib in COMPARED_LIBRARIES:
-        try:
-            versions[lib] = metadata.version(lib)
-        except metadata.PackageNotFoundError:
-            versions[lib] = "not installed"
-    return versions
+    return versions.library_versions(COMPARED_LIBRARIES)
 
 
 def gpus(timeout_s: float = 5.0) -> list[str]:
