@@ -199,8 +199,8 @@ CATALOG.add({
     },
     "profile": {
         "smoke": {"en": "tiny sizes for tests; numbers are not meaningful", "fa": "اندازه‌های بسیار کوچک برای آزمون؛ اعداد معنادار نیستند"},
-        "quick": {"en": "reduced data and epochs so the whole report runs in minutes on a 2-core CPU",
-                  "fa": "داده و تعداد دوره‌های کمتر تا کل گزارش روی پردازندهٔ دوهسته‌ای در چند دقیقه اجرا شود"},
+        "quick": {"en": "reduced data and epochs so the whole report runs in about 12 minutes on an idle 2-core CPU",
+                  "fa": "داده و تعداد دوره‌های کمتر تا کل گزارش روی پردازندهٔ دوهسته‌ای بی‌کار در حدود ۱۲ دقیقه اجرا شود"},
         "full": {"en": "the assignment's real sizes", "fa": "اندازه‌های واقعی تمرین"},
     },
     "feedback": {
